@@ -1,0 +1,37 @@
+"""graphc: a deep-learning graph compiler for the CPU with a Keras-compatible front end.
+
+    from graphc import keras
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10, activation="softmax")])
+    exe = graphc.compile(model)      # the Executable; exe.graph is the optimized IR
+"""
+__version__ = "0.1.0"
+
+from .errors import (CompileError, DTypeError, GraphcError, GraphError, SerializationError,  # noqa: E402
+                     ShapeError, UnsupportedOpError)
+
+
+def compile(model_or_graph, passes=None, print_passes=False, opt_level=3):
+    """Lower (if a Keras model), optimize and JIT-compile; returns a ``runtime.Executable``."""
+    from .ir import Graph
+    from .passes import pipeline
+    from .runtime import Executable
+
+    if isinstance(model_or_graph, Graph):
+        source = model_or_graph
+    elif hasattr(model_or_graph, "_lower_inference"):
+        source = model_or_graph._lower_inference()
+    else:
+        raise TypeError(f"graphc.compile expects a keras Model or an ir.Graph, received {type(model_or_graph).__name__}")
+    optimized = pipeline.run(source, pipeline.INFERENCE if passes is None else passes, print_passes=print_passes)
+    return Executable(optimized, opt_level=opt_level, source_graph=source)
+
+
+def __getattr__(name):  # lazy: `graphc.keras` pulls in the front end only when used
+    if name in ("keras", "ir", "ops", "passes", "codegen", "runtime", "onnx", "datasets"):
+        import importlib
+        return importlib.import_module(f"graphc.{name}")
+    raise AttributeError(f"module 'graphc' has no attribute {name!r}")
+
+
+__all__ = ["compile", "GraphcError", "ShapeError", "DTypeError", "GraphError", "UnsupportedOpError",
+           "SerializationError", "CompileError", "__version__"]

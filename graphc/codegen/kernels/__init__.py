@@ -1,0 +1,1 @@
+"""Kernel emitters shared by several ops (elementwise loops, GEMM, ...)."""

@@ -1,0 +1,116 @@
+"""Build one LLVM module for a graph: a kernel per op and ``gc_program`` that runs them all.
+
+``void gc_program(ptr table, ptr dims)``: ``table`` holds one pointer per buffer, in the
+order of :func:`buffer_plan`; ``dims`` the run-time sizes of the symbolic dimensions in the
+order of ``Graph.symbols()``. Running a whole graph is one native call.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from ..errors import UnsupportedOpError
+from ..ir import TensorType
+from ..ops import registry
+from .kernel import PTR, KernelContext
+from .kernels.elementwise import emit_elementwise
+from .loops import I64, const
+
+PROGRAM = "gc_program"
+
+
+@dataclass(frozen=True)
+class Buffer:
+    name: str
+    kind: str  # input | output | param | state | const | temp | workspace
+    type: TensorType
+
+
+def buffer_plan(g) -> list[Buffer]:
+    """Every buffer the program touches, in table order (deterministic for a given graph)."""
+    plan, seen = [], set()
+
+    def add(name, kind, t):
+        if name not in seen:
+            seen.add(name)
+            plan.append(Buffer(name, kind, t))
+
+    for n in g.inputs:
+        add(n, "input", g.value(n).type)
+    for n in g.outputs:
+        v = g.value(n)
+        add(n, "output" if v.role == "intermediate" else v.role, v.type)
+    for role in ("param", "state", "const"):
+        for v in sorted(g.values(role), key=lambda v: v.name):
+            add(v.name, role, v.type)
+    for op in g.ops():
+        for n in g.op_outputs(op):
+            add(n, "temp", g.value(n).type)
+        opdef = registry.get(op.op_type, op.domain)
+        in_types = [g.value(v).type if v else None for v in g.op_inputs(op)]
+        for i, t in enumerate(opdef.workspace(op, in_types)):
+            add(f"{op.name}#ws{i}", "workspace", t)
+    return plan
+
+
+def _kernel_key(g, op):
+    ins = tuple(str(g.value(v).type) if v else None for v in g.op_inputs(op))
+    outs = tuple(str(g.value(v).type) for v in g.op_outputs(op))
+    return (op.domain, op.op_type, repr(sorted(op.attrs.items())), ins, outs)
+
+
+def build_module(g, triple: str, data_layout: str) -> ir.Module:
+    mod = ir.Module(name=g.name)
+    mod.triple, mod.data_layout = triple, data_layout
+    sym_index = {s: i for i, s in enumerate(g.symbols())}
+    plan = buffer_plan(g)
+    slot = {b.name: i for i, b in enumerate(plan)}
+
+    program = ir.Function(mod, ir.FunctionType(ir.VoidType(), [PTR, PTR]), PROGRAM)
+    program.args[0].add_attribute("noalias")
+    pb = ir.IRBuilder(program.append_basic_block("entry"))
+    table, dims = program.args
+    kernels = {}
+    for op in g.ops():
+        ins = [v for v in g.op_inputs(op)]
+        outs = g.op_outputs(op)
+        key = _kernel_key(g, op)
+        if key not in kernels:
+            kernels[key] = _emit_kernel(mod, g, op, f"k{len(kernels)}_{op.op_type}", sym_index)
+        fn, n_ws = kernels[key]
+        names = [v for v in ins if v is not None] + outs + [f"{op.name}#ws{i}" for i in range(n_ws)]
+        args = [dims] + [pb.load(pb.gep(table, [const(slot[n])], source_etype=PTR), typ=PTR) for n in names]
+        pb.call(fn, args)
+    pb.ret_void()
+    return mod
+
+
+def _emit_kernel(mod, g, op, fname, sym_index):
+    opdef = registry.get(op.op_type, op.domain)
+    ins = [v for v in g.op_inputs(op) if v is not None]
+    in_types = [g.value(v).type for v in ins]
+    out_types = [g.value(v).type for v in g.op_outputs(op)]
+    all_in = [g.value(v).type if v else None for v in g.op_inputs(op)]
+    ws_types = opdef.workspace(op, all_in)
+    for t in in_types + out_types:
+        if t.dtype not in opdef.dtypes:
+            raise UnsupportedOpError(
+                f"op {op.name!r} ({op.op_type}): no kernel for dtype {t.dtype}; supported: {list(opdef.dtypes)}")
+    n_ptr = len(in_types) + len(out_types) + len(ws_types)
+    fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [PTR] * (1 + n_ptr)), fname)
+    fn.linkage = "internal"
+    fn.attributes.add("nounwind")
+    for a in fn.args[1:]:
+        a.add_attribute("noalias")
+    k = KernelContext(mod, fn, op, in_types, out_types, ws_types, sym_index, [v is not None for v in g.op_inputs(op)])
+    if opdef.emit is not None:
+        opdef.emit(k, op)
+    elif opdef.scalar is not None:
+        emit_elementwise(k, op, lambda s, *xs: opdef.scalar(s, op, *xs))
+    else:
+        raise UnsupportedOpError(f"op {op.name!r} ({op.op_type}) has no kernel emitter")
+    return fn, len(ws_types)
+
+
+

@@ -1,0 +1,20 @@
+"""Environment settings, read in one place."""
+import os
+from pathlib import Path
+
+DEBUG = int(os.environ.get("GRAPHC_DEBUG", "0") or 0)
+
+
+def cache_dir() -> Path | None:
+    """Directory of the on-disk compile cache; ``GRAPHC_CACHE_DIR=off`` disables it."""
+    value = os.environ.get("GRAPHC_CACHE_DIR", "")
+    if value.lower() in ("off", "0", "none"):
+        return None
+    if value:
+        return Path(value)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "graphc"
+
+
+def num_threads() -> int:
+    return int(os.environ.get("GRAPHC_NUM_THREADS", "0") or 0) or (os.cpu_count() or 1)

@@ -1,0 +1,6 @@
+"""The op registry and every op family (importing this package registers them all)."""
+from . import registry
+from . import elementwise, gemm, shape  # noqa: F401  (registers ops)
+from .registry import OPSET, get, has, register_op
+
+__all__ = ["registry", "get", "has", "register_op", "OPSET"]

@@ -1,0 +1,92 @@
+"""Elementwise ops: numpy references and LLVM scalar emitters (fused into one loop by codegen)."""
+from __future__ import annotations
+
+import numpy as np
+
+from .common import broadcast_infer, same_as_input
+from .registry import ELEMWISE, BROADCAST, OpDef, register_op
+
+
+class Unary(OpDef):
+    infer = staticmethod(same_as_input)
+
+
+class Binary(OpDef):
+    infer = staticmethod(broadcast_infer)
+
+
+def _unary(op_type, ref, scalar):
+    cls = type(op_type, (Unary,), {"reference": lambda self, op, x: ref(op, x).astype(x.dtype),
+                                   "scalar": lambda self, s, op, x: scalar(s, op, x)})
+    register_op(op_type, pattern=ELEMWISE)(cls)
+
+
+def _binary(op_type, ref, scalar):
+    cls = type(op_type, (Binary,), {"reference": lambda self, op, x, y: ref(x, y).astype(np.result_type(x, y)),
+                                    "scalar": lambda self, s, op, x, y: scalar(s, x, y)})
+    register_op(op_type, pattern=BROADCAST)(cls)
+
+
+def _variadic(op_type, ref, combine):
+    def scalar(self, s, op, *xs):
+        acc = xs[0]
+        for x in xs[1:]:
+            acc = combine(s, acc, x)
+        return acc if op_type != "Mean" else s.div(acc, float(len(xs)))
+    cls = type(op_type, (Binary,), {"reference": lambda self, op, *xs: ref(xs).astype(xs[0].dtype),
+                                    "scalar": scalar})
+    register_op(op_type, pattern=BROADCAST)(cls)
+
+
+def _sigmoid(x):
+    return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+
+
+def _elu(s, x, alpha):
+    return s.select(s.cmp(">", x, 0.0), x, s.mul(s.expm1(x), alpha))
+
+
+_binary("Add", np.add, lambda s, x, y: s.add(x, y))
+_binary("Sub", np.subtract, lambda s, x, y: s.sub(x, y))
+_binary("Mul", np.multiply, lambda s, x, y: s.mul(x, y))
+_binary("Div", np.divide, lambda s, x, y: s.div(x, y))
+_binary("Pow", np.power, lambda s, x, y: s.exp(s.mul(y, s.log(x))))
+_variadic("Sum", lambda xs: sum(xs[1:], xs[0]), lambda s, a, x: s.add(a, x))
+_variadic("Mean", lambda xs: sum(xs[1:], xs[0]) / len(xs), lambda s, a, x: s.add(a, x))
+_variadic("Max", lambda xs: np.maximum.reduce(np.broadcast_arrays(*xs)), lambda s, a, x: s.max(a, x))
+_variadic("Min", lambda xs: np.minimum.reduce(np.broadcast_arrays(*xs)), lambda s, a, x: s.min(a, x))
+
+_unary("Relu", lambda op, x: np.maximum(x, 0), lambda s, op, x: s.max(x, 0.0))
+_unary("LeakyRelu", lambda op, x: np.where(x >= 0, x, x * op.attrs["alpha"]),
+       lambda s, op, x: s.select(s.cmp(">=", x, 0.0), x, s.mul(x, op.attrs["alpha"])))
+_unary("Elu", lambda op, x: np.where(x > 0, x, op.attrs["alpha"] * np.expm1(x)),
+       lambda s, op, x: _elu(s, x, op.attrs["alpha"]))
+_unary("Selu", lambda op, x: op.attrs["gamma"] * np.where(x > 0, x, op.attrs["alpha"] * np.expm1(x)),
+       lambda s, op, x: s.mul(_elu(s, x, op.attrs["alpha"]), op.attrs["gamma"]))
+_unary("Sigmoid", lambda op, x: _sigmoid(x), lambda s, op, x: s.sigmoid(x))
+_unary("HardSigmoid", lambda op, x: np.clip(op.attrs["alpha"] * x + op.attrs["beta"], 0, 1),
+       lambda s, op, x: s.clip(s.fma(x, op.attrs["alpha"], op.attrs["beta"]), 0.0, 1.0))
+_unary("Tanh", lambda op, x: np.tanh(x), lambda s, op, x: s.tanh(x))
+_unary("Softplus", lambda op, x: np.logaddexp(x, 0), lambda s, op, x: s.softplus(x))
+_unary("Softsign", lambda op, x: x / (1 + np.abs(x)), lambda s, op, x: s.div(x, s.add(s.abs(x), 1.0)))
+_unary("Exp", lambda op, x: np.exp(x), lambda s, op, x: s.exp(x))
+_unary("Log", lambda op, x: np.log(x), lambda s, op, x: s.log(x))
+_unary("Neg", lambda op, x: -x, lambda s, op, x: s.neg(x))
+_unary("Abs", lambda op, x: np.abs(x), lambda s, op, x: s.abs(x))
+_unary("Sqrt", lambda op, x: np.sqrt(x), lambda s, op, x: s.sqrt(x))
+_unary("Reciprocal", lambda op, x: 1 / x, lambda s, op, x: s.div(1.0, x))
+_unary("Identity", lambda op, x: x.copy(), lambda s, op, x: x)
+
+
+@register_op("Clip", pattern=ELEMWISE)
+class Clip(OpDef):
+    """Clip with optional min/max inputs (opset 11+); they broadcast as scalars."""
+    infer = staticmethod(same_as_input)
+
+    def reference(self, op, x, lo=None, hi=None):
+        y = x if lo is None else np.maximum(x, lo)
+        return (y if hi is None else np.minimum(y, hi)).astype(x.dtype)
+
+    def scalar(self, s, op, x, lo=None, hi=None):
+        x = x if lo is None else s.max(x, lo)
+        return x if hi is None else s.min(x, hi)

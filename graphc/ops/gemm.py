@@ -1,0 +1,119 @@
+"""Gemm and MatMul: both call the shared GEMM helper (codegen/kernels/gemm.py)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..codegen.kernels.gemm import gemm_function
+from ..codegen.kernels.elementwise import broadcast_flags, strides
+from ..codegen.loops import const, dot, imul, loop_nest
+from ..errors import ShapeError
+from ..ir import TensorType
+from .common import broadcast_shapes
+from .registry import OUT_EWISE_FUSABLE, OpDef, register_op
+
+
+def _dims_match(a, b):
+    return a == b or isinstance(a, str) != isinstance(b, str)
+
+
+@register_op("Gemm", pattern=OUT_EWISE_FUSABLE)
+class Gemm(OpDef):
+    """Y = alpha * A' @ B' + beta * C, A' = A^T if transA, B' = B^T if transB; C broadcasts."""
+
+    def infer(self, op, in_types, g):
+        a, b = in_types[0], in_types[1]
+        ta, tb = op.attrs["transA"], op.attrs["transB"]
+        if a.rank != 2 or b.rank != 2:
+            raise ShapeError(f"op {op.name!r} (Gemm): A and B must be 2-D, got {a} and {b}")
+        m, ka = (a.shape[1], a.shape[0]) if ta else a.shape
+        kb, n = (b.shape[1], b.shape[0]) if tb else b.shape
+        if not _dims_match(ka, kb):
+            raise ShapeError(f"op {op.name!r} (Gemm): inner dimensions differ: A {a} (transA={ta}) vs B {b} (transB={tb})")
+        if len(in_types) > 2 and in_types[2] is not None:
+            broadcast_shapes((m, n), in_types[2].shape, where=f"op {op.name!r} (Gemm) bias")
+        return [TensorType(a.dtype, (m, n))]
+
+    def reference(self, op, a, b, c=None):
+        a = a.T if op.attrs["transA"] else a
+        b = b.T if op.attrs["transB"] else b
+        y = op.attrs["alpha"] * (a @ b)
+        if c is not None:
+            y = y + op.attrs["beta"] * c
+        return y.astype(a.dtype)
+
+    def emit(self, k, op):
+        b = k.b
+        a_t, b_t, y_t = k.in_types[0], k.in_types[1], k.out_types[0]
+        A, B, Y = k.inputs[0], k.inputs[1], k.outputs[0]
+        dtype = y_t.dtype
+        s = k.scalar(dtype)
+        M, N = k.dim(y_t, 0), k.dim(y_t, 1)
+        K = k.dim(a_t, 0 if op.attrs["transA"] else 1)
+        lda, ldb = k.dim(a_t, 1), k.dim(b_t, 1)
+        rsa, csa = (const(1), lda) if op.attrs["transA"] else (lda, const(1))
+        rsb, csb = (const(1), ldb) if op.attrs["transB"] else (ldb, const(1))
+        beta = 0.0
+        if len(k.inputs) > 2:  # Y = beta * C broadcast, then accumulate
+            c_t = k.in_types[2]
+            st = strides(k, c_t, 2, broadcast_flags([c_t], y_t)[0])
+            with loop_nest(b, [M, N], name="c") as (i, j):
+                cv = k.load(k.inputs[2], dot(b, [i, j], st), dtype)
+                k.store(s.mul(cv, op.attrs["beta"]), Y, b.add(b.mul(i, N), j), dtype)
+            beta = 1.0
+        b.call(gemm_function(k, dtype), [M, N, K, A, rsa, csa, B, rsb, csb, Y, N, s.c(op.attrs["alpha"]), s.c(beta)])
+        b.ret_void()
+
+
+@register_op("MatMul", pattern=OUT_EWISE_FUSABLE)
+class MatMul(OpDef):
+    """numpy.matmul semantics: batch dims broadcast; 1-D operands are promoted and squeezed."""
+
+    def infer(self, op, in_types, g):
+        a, b = in_types
+        if a.rank == 0 or b.rank == 0:
+            raise ShapeError(f"op {op.name!r} (MatMul): operands must have rank >= 1, got {a} and {b}")
+        ash = a.shape if a.rank > 1 else (1,) + a.shape
+        bsh = b.shape if b.rank > 1 else b.shape + (1,)
+        if not _dims_match(ash[-1], bsh[-2]):
+            raise ShapeError(f"op {op.name!r} (MatMul): inner dimensions differ: {a} @ {b}")
+        batch = broadcast_shapes(ash[:-2], bsh[:-2], where=f"op {op.name!r} (MatMul)")
+        out = batch + ((ash[-2],) if a.rank > 1 else ()) + ((bsh[-1],) if b.rank > 1 else ())
+        return [TensorType(a.dtype, out)]
+
+    def reference(self, op, a, b):
+        return np.matmul(a, b)
+
+    def emit(self, k, op):
+        b = k.b
+        a_t, b_t, y_t = k.in_types[0], k.in_types[1], k.out_types[0]
+        dtype = y_t.dtype
+        s = k.scalar(dtype)
+        ash = list(a_t.shape) if a_t.rank > 1 else [1] + list(a_t.shape)
+        bsh = list(b_t.shape) if b_t.rank > 1 else list(b_t.shape) + [1]
+        ta, tb = TensorType(dtype, ash), TensorType(dtype, bsh)
+        K = k.dim(tb, len(bsh) - 2)
+        N = k.dim(tb, len(bsh) - 1)
+        gemm = gemm_function(k, dtype)
+        one, zero = s.c(1.0), s.c(0.0)
+        if len(bsh) == 2:  # fold A's batch dims into M: one GEMM call
+            M = k.numel(ta, 0, len(ash) - 1)
+            b.call(gemm, [M, N, K, k.inputs[0], K, const(1), k.inputs[1], N, const(1), k.outputs[0], N, one, zero])
+            b.ret_void()
+            return
+        batch_rank = max(len(ash), len(bsh)) - 2
+        yb = TensorType(dtype, broadcast_shapes(tuple(ash[:-2]), tuple(bsh[:-2])))
+        a_batch = TensorType(dtype, ash[:-2])
+        b_batch = TensorType(dtype, bsh[:-2])
+        M = k.dim(ta, len(ash) - 2)
+        fa, fb = broadcast_flags([a_batch, b_batch], yb)
+        sa = [imul(b, x, b.mul(M, K)) for x in strides(k, a_batch, batch_rank, fa)]
+        sb = [imul(b, x, b.mul(K, N)) for x in strides(k, b_batch, batch_rank, fb)]
+        sy = [imul(b, x, b.mul(M, N)) for x in strides(k, yb, batch_rank, [False] * batch_rank)]
+        with loop_nest(b, k.shape(yb), name="bt") as idx:
+            pa = k.gep(k.inputs[0], dot(b, idx, sa), dtype)
+            pb = k.gep(k.inputs[1], dot(b, idx, sb), dtype)
+            py = k.gep(k.outputs[0], dot(b, idx, sy), dtype)
+            b.call(gemm, [M, N, K, pa, K, const(1), pb, N, const(1), py, N, one, zero])
+        b.ret_void()
+
+

@@ -1,0 +1,129 @@
+"""The op registry: one OpDef per op type, the single place that knows an op.
+
+An OpDef holds the op's schema (arity and attribute defaults, read from ``onnx.defs`` for
+opset ``OPSET`` so they are never typed in by hand), its shape/type inference, its numpy
+reference, its fusion pattern, and either a ``scalar`` emitter (elementwise ops, fused into
+one loop by codegen) or an ``emit`` kernel emitter (loop nests for everything else).
+Gradient rules (``grad``) join them in the training issue.
+"""
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import onnx
+import onnx.defs
+
+from ..errors import UnsupportedOpError
+
+OPSET = 18
+ELEMWISE, BROADCAST, INJECTIVE, REDUCE, OUT_EWISE_FUSABLE, OPAQUE = (
+    "elemwise", "broadcast", "injective", "reduce", "out_ewise_fusable", "opaque")
+
+_OPS: dict[tuple[str, str], "OpDef"] = {}
+
+
+class OpDef:
+    """Base class of op entries. Subclasses override what their op needs.
+
+    - ``infer(op, in_types, g) -> [TensorType]``: output types from input types and attrs.
+    - ``reference(op, *arrays) -> array | tuple``: numpy semantics (constant folding, tests).
+    - ``scalar(s, op, *xs) -> ir.Value``: elementwise ops only; ``s`` is a ScalarEmitter.
+    - ``emit(k, op)``: non-elementwise kernels; ``k`` is a KernelContext.
+    - ``workspace(op, in_types) -> [TensorType]``: scratch buffers the kernel needs.
+    - ``dtypes``: the element types the kernel supports.
+    """
+
+    op_type: str = ""
+    domain: str = ""
+    pattern: str = OPAQUE
+    dtypes: tuple = ("float32", "float64")
+    attr_defaults: dict = {}
+    required_attrs: tuple = ()
+    num_inputs: tuple = (1, 1)
+    num_outputs: tuple = (1, 1)
+    shape_inputs: tuple = ()  # input slots whose *values* shape inference needs (must be consts)
+
+    def full_attrs(self, attrs: dict) -> dict:
+        unknown = [k for k in attrs if k not in self.attr_defaults and k not in self.required_attrs]
+        if unknown:
+            raise UnsupportedOpError(
+                f"op {self.op_type}: unknown attribute(s) {unknown}; known: {sorted(self.attr_defaults)}")
+        missing = [k for k in self.required_attrs if k not in attrs]
+        if missing:
+            raise UnsupportedOpError(f"op {self.op_type}: required attribute(s) {missing} missing")
+        return {**self.attr_defaults, **attrs}
+
+    def infer_types(self, op, in_types, g=None):
+        return self.infer(op, in_types, g)
+
+    def infer(self, op, in_types, g):
+        raise NotImplementedError(f"{self.op_type}: no shape inference")
+
+    def reference(self, op, *arrays):
+        raise NotImplementedError(f"{self.op_type}: no reference implementation")
+
+    def workspace(self, op, in_types):
+        return []
+
+    scalar = None
+    emit = None
+
+
+def _schema_defaults(op_type, domain):
+    """Attribute defaults and arity of an ONNX op at OPSET, from onnx.defs."""
+    schema = onnx.defs.get_schema(op_type, OPSET, domain)
+    defaults, required = {}, []
+    for name, a in schema.attributes.items():
+        if a.default_value.name:
+            v = onnx.helper.get_attribute_value(a.default_value)
+            defaults[name] = v.decode() if isinstance(v, bytes) else (list(v) if isinstance(v, (list, tuple)) else v)
+        elif a.required:
+            required.append(name)
+        else:
+            defaults[name] = None  # optional without default: absent
+    return defaults, tuple(required), (schema.min_input, min(schema.max_input, 64)), (schema.min_output, min(schema.max_output, 64))
+
+
+def register_op(op_type, pattern=OPAQUE, domain="", schema=True):
+    """Class decorator: instantiate the OpDef once and enter it in the registry.
+
+    With ``schema=True`` (ONNX ops) the defaults and arity come from onnx.defs; graphc-domain
+    ops set ``attr_defaults``/``num_inputs`` themselves.
+    """
+    def deco(cls):
+        cls.op_type, cls.domain, cls.pattern = op_type, domain, pattern
+        if schema:
+            cls.attr_defaults, cls.required_attrs, cls.num_inputs, cls.num_outputs = _schema_defaults(op_type, domain)
+        inst = cls()
+        _OPS[(domain, op_type)] = inst
+        return cls
+    return deco
+
+
+def get(op_type, domain="") -> OpDef:
+    try:
+        return _OPS[(domain or "", op_type)]
+    except KeyError:
+        close = difflib.get_close_matches(op_type, [t for _, t in _OPS], n=3)
+        hint = f" Did you mean {close}?" if close else ""
+        raise UnsupportedOpError(
+            f"op {(domain + '.') if domain else ''}{op_type} is not supported by graphc.{hint} "
+            f"Supported: {', '.join(sorted(t for _, t in _OPS))}") from None
+
+
+def has(op_type, domain="") -> bool:
+    return (domain or "", op_type) in _OPS
+
+
+def all_ops() -> dict:
+    return dict(_OPS)
+
+
+def as_tuple(result):
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+
+
+def run_reference(op, arrays):
+    """Run an op's numpy reference; always returns a tuple of arrays."""
+    return tuple(np.asarray(r) for r in as_tuple(get(op.op_type, op.domain).reference(op, *arrays)))

@@ -1,0 +1,15 @@
+"""Tiny pattern helpers for local rewrites (TVM dpl / tinygrad UPat in miniature)."""
+
+
+def is_op(op, op_type, domain=""):
+    return op is not None and op.op_type == op_type and op.domain == domain
+
+
+def producer_if(g, v, op_type, domain=""):
+    """The op producing ``v`` when it is an ``op_type`` op, else None."""
+    p = g.producer(v) if v is not None else None
+    return p if is_op(p, op_type, domain) else None
+
+
+def single_use(g, v):
+    return len(g.consumers(v)) == 1 and v not in g.outputs and v not in g.aliases.values()

@@ -1,0 +1,31 @@
+"""Pass pipelines. ``run`` copies the graph, applies passes in order and verifies after each."""
+from __future__ import annotations
+
+import time
+
+from .. import config
+from .cancel_transposes import cancel_transposes
+from .count_params import count_params
+from .eliminate_dead import eliminate_dead
+from .fold_constants import fold_constants
+from .infer_shapes import infer_shapes
+
+INFERENCE = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, eliminate_dead, count_params]
+
+
+def run(g, passes=INFERENCE, print_passes=False, verify=True):
+    g = g.copy()
+    g.verify()
+    show = print_passes or config.DEBUG >= 2
+    if show:
+        print(f"=== {g.name}: lowered ===\n{g}")
+    for p in passes:
+        t0 = time.perf_counter()
+        g = p(g) or g
+        if verify:
+            g.verify()
+        if config.DEBUG >= 1:
+            print(f"[graphc] pass {p.__name__}: {1e3 * (time.perf_counter() - t0):.2f} ms")
+        if show:
+            print(f"=== {g.name}: after {p.__name__} ===\n{g}")
+    return g

@@ -1,0 +1,4 @@
+"""Runtime: Executable runs a compiled program on validated numpy inputs."""
+from .executable import Executable
+
+__all__ = ["Executable"]

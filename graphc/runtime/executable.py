@@ -1,0 +1,159 @@
+"""Executable: validate inputs, bind symbolic sizes, make one native call, return numpy arrays."""
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from ..codegen import buffer_plan, compile_graph
+from ..errors import DTypeError, GraphError, ShapeError
+from ..ir import np_dtype
+
+_ALIGN = 64
+_PROGRAM_T = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
+
+
+def _fmt_shape(shape):
+    return "(" + ", ".join("None" if isinstance(d, str) else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class _Binding:
+    """Buffers for one assignment of the symbolic dims: the arena and the pointer table."""
+
+    def __init__(self, exe, dims: tuple):
+        bind = dict(zip(exe.symbols, dims))
+        self.dims = np.array(dims if dims else [0], dtype=np.int64)
+        self.table = np.zeros(len(exe.plan), dtype=np.uintp)
+        self.out_shapes = {}
+        offsets, size = {}, 0
+        for i, b in enumerate(exe.plan):
+            if b.kind in ("temp", "workspace", "output"):
+                nbytes = b.type.numel(bind) * np_dtype(b.type.dtype).itemsize
+                if b.kind == "output":
+                    self.out_shapes[b.name] = b.type.concrete(bind)
+                    continue
+                offsets[i] = size
+                size += -(-nbytes // _ALIGN) * _ALIGN
+        self.arena = np.empty(size + _ALIGN, dtype=np.uint8)
+        base = self.arena.ctypes.data
+        base += (-base) % _ALIGN
+        for i, off in offsets.items():
+            self.table[i] = base + off
+        self.arena_bytes = size
+
+
+class Executable:
+    """A compiled graph. ``run(inputs)`` returns the graph's outputs as numpy arrays.
+
+    Params, states and consts are the numpy arrays held in the graph's values (``Value.data``);
+    the runtime reads and writes them in place, so the front end's weights *are* the buffers.
+    """
+
+    def __init__(self, graph, opt_level: int = 3, source_graph=None, use_cache=True):
+        self.graph = graph
+        self.source_graph = source_graph
+        self.plan = buffer_plan(graph)
+        self.symbols = graph.symbols()
+        self.compiled = compile_graph(graph, opt_level, use_cache)
+        self._fn = _PROGRAM_T(self.compiled.address)
+        self.input_names = list(graph.inputs)
+        self.input_types = [graph.value(n).type for n in graph.inputs]
+        self.output_names = list(graph.outputs)
+        self._slots = {b.name: i for i, b in enumerate(self.plan)}
+        self._sources = {}  # name -> array held in the table (params, states, consts)
+        for b in self.plan:
+            if b.kind in ("param", "state", "const"):
+                self._sources[b.name] = self._check_source(b)
+        unbound = [s for s in self.symbols if not any(s in t.shape for t in self.input_types)]
+        if unbound:
+            raise GraphError(f"symbolic dims {unbound} are not fixed by any graph input")
+        self._bindings: dict[tuple, _Binding] = {}
+        self.native_calls = 0
+
+    def _check_source(self, b):
+        arr = self.graph.value(b.name).data
+        if arr is None:
+            raise GraphError(f"{b.kind} {b.name!r} has no data bound")
+        want = np_dtype(b.type.dtype)
+        if not (isinstance(arr, np.ndarray) and arr.dtype == want and arr.flags.c_contiguous
+                and arr.shape == b.type.shape and arr.flags.writeable):
+            raise GraphError(f"{b.kind} {b.name!r}: buffer must be a writable C-contiguous {want} array of shape "
+                             f"{b.type.shape}, got {type(arr).__name__} {getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
+        return arr
+
+    # --- input validation ---------------------------------------------------------------
+    def validate(self, inputs) -> tuple[list[np.ndarray], tuple]:
+        """Check and convert inputs; returns (contiguous arrays, symbolic dim values)."""
+        if isinstance(inputs, dict):
+            missing = [n for n in self.input_names if n not in inputs]
+            extra = [n for n in inputs if n not in self.input_names]
+            if missing or extra:
+                raise ShapeError(f"expected inputs named {self.input_names}; missing {missing}, unexpected {extra}")
+            inputs = [inputs[n] for n in self.input_names]
+        elif not isinstance(inputs, (list, tuple)):
+            inputs = [inputs]
+        if len(inputs) != len(self.input_names):
+            raise ShapeError(f"expected {len(self.input_names)} input(s) {self.input_names}, received {len(inputs)}")
+        arrays, bind = [], {}
+        for name, t, x in zip(self.input_names, self.input_types, inputs):
+            x = np.asarray(x)
+            want = np_dtype(t.dtype)
+            if x.dtype.kind not in "biuf":
+                raise DTypeError(f"input {name!r}: expected a numeric array castable to {want}, received dtype {x.dtype}")
+            if want.kind in "iu" and x.dtype.kind == "f" and not np.all(np.isfinite(x) & (x == np.round(x))):
+                raise DTypeError(f"input {name!r}: expected integer values ({want}), received non-integer {x.dtype} data")
+            if x.ndim != t.rank:
+                raise ShapeError(f"input {name!r}: expected shape {_fmt_shape(t.shape)} (rank {t.rank}), "
+                                 f"received shape {x.shape} (rank {x.ndim})")
+            for a, d in enumerate(t.shape):
+                if isinstance(d, str):
+                    if bind.setdefault(d, x.shape[a]) != x.shape[a]:
+                        raise ShapeError(f"input {name!r}: axis {a} has size {x.shape[a]} but another input has "
+                                         f"{bind[d]} for the same dimension {d!r} (mismatched batch sizes?)")
+                elif x.shape[a] != d:
+                    raise ShapeError(f"input {name!r}: expected axis {a} to have size {d}, i.e. shape "
+                                     f"{_fmt_shape(t.shape)}, but received input with shape {x.shape}")
+            arrays.append(np.ascontiguousarray(x, dtype=want))
+        return arrays, tuple(bind[s] for s in self.symbols)
+
+    def binding(self, dims: tuple) -> _Binding:
+        bnd = self._bindings.get(dims)
+        if bnd is None:
+            bnd = self._bindings[dims] = _Binding(self, dims)
+            for name, arr in self._sources.items():
+                bnd.table[self._slots[name]] = arr.ctypes.data
+        return bnd
+
+    # --- running ------------------------------------------------------------------------
+    def run(self, inputs) -> list[np.ndarray]:
+        arrays, dims = self.validate(inputs)
+        for name, arr in self._sources.items():  # weights must be updated in place
+            if self.graph.value(name).data is not arr:
+                raise GraphError(f"buffer of {name!r} was replaced; assign weights in place (arr[...] = new)")
+        bnd = self.binding(dims)
+        table = bnd.table
+        for name, x in zip(self.input_names, arrays):
+            table[self._slots[name]] = x.ctypes.data
+        outs = []
+        for name in self.output_names:
+            b = self.plan[self._slots[name]]
+            if b.kind == "output":
+                o = np.empty(bnd.out_shapes[name], dtype=np_dtype(b.type.dtype))
+                table[self._slots[name]] = o.ctypes.data if o.size else bnd.arena.ctypes.data
+            else:
+                o = None
+            outs.append(o)
+        self._fn(table.ctypes.data, bnd.dims.ctypes.data)
+        self.native_calls += 1
+        result = []
+        for name, o in zip(self.output_names, outs):
+            if o is None:  # an output that is an input, param or const
+                src = arrays[self.input_names.index(name)] if name in self.input_names else self._sources[name]
+                o = np.array(src, copy=True)
+            result.append(o)
+        return result
+
+    __call__ = run
+
+    def arena_bytes(self, dims: tuple) -> int:
+        return self.binding(tuple(dims)).arena_bytes

@@ -54,7 +54,7 @@ def compile_graph(g, opt_level: int = 3, use_cache: bool = True) -> Compiled:
         obj = tm.emit_object(mod)
         if use_cache:
             cache.store(k, obj)
-    jit = JIT(tm, objects=[obj])
+    jit = JIT(objects=[obj])
     return Compiled(jit, jit.address(PROGRAM), k, hit, time.perf_counter() - t0, text)
 
 

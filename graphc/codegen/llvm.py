@@ -21,7 +21,12 @@ def host_cpu() -> tuple[str, str]:
 @functools.cache
 def target_machine(cpu: str | None = None, features: str | None = None, opt: int = 3, reloc="default",
                    codemodel="jitdefault"):
-    """TargetMachine for ``cpu`` (default: the host, with the host's features)."""
+    """TargetMachine for ``cpu`` (default: the host, with the host's features); shared, never
+    handed to an engine (MCJIT takes ownership of its TargetMachine: see ``JIT``)."""
+    return new_target_machine(cpu, features, opt, reloc, codemodel)
+
+
+def new_target_machine(cpu=None, features=None, opt=3, reloc="default", codemodel="jitdefault"):
     _init()
     if cpu is None:
         cpu, host_features = host_cpu()
@@ -51,11 +56,15 @@ def parse(text: str):
 
 
 class JIT:
-    """Owns an MCJIT engine; keep it alive while any function pointer from it is callable."""
+    """Owns an MCJIT engine; keep it alive while any function pointer from it is callable.
 
-    def __init__(self, tm, mod=None, objects=()):
+    The engine owns (and frees) its TargetMachine, so each JIT gets a fresh one.
+    """
+
+    def __init__(self, mod=None, objects=()):
         _init()
-        self.engine = llvm.create_mcjit_compiler(mod if mod is not None else llvm.parse_assembly(""), tm)
+        self.engine = llvm.create_mcjit_compiler(mod if mod is not None else llvm.parse_assembly(""),
+                                                 new_target_machine())
         self._objects = [llvm.ObjectFileRef.from_data(o) for o in objects]
         for obj in self._objects:
             self.engine.add_object_file(obj)

@@ -42,7 +42,7 @@ class OpDef:
     required_attrs: tuple = ()
     num_inputs: tuple = (1, 1)
     num_outputs: tuple = (1, 1)
-    shape_inputs: tuple = ()  # input slots whose *values* shape inference needs (must be consts)
+    float_attrs: frozenset = frozenset()  # attributes of ONNX type FLOAT (held as float32 values)
 
     def full_attrs(self, attrs: dict) -> dict:
         unknown = [k for k in attrs if k not in self.attr_defaults and k not in self.required_attrs]
@@ -52,6 +52,8 @@ class OpDef:
         missing = [k for k in self.required_attrs if k not in attrs]
         if missing:
             raise UnsupportedOpError(f"op {self.op_type}: required attribute(s) {missing} missing")
+        if self.float_attrs:  # ONNX stores FLOAT attributes as float32: keep the same semantics
+            attrs = {k: float(np.float32(v)) if k in self.float_attrs and v is not None else v for k, v in attrs.items()}
         return {**self.attr_defaults, **attrs}
 
     def infer_types(self, op, in_types, g=None):
@@ -74,6 +76,7 @@ def _schema_defaults(op_type, domain):
     """Attribute defaults and arity of an ONNX op at OPSET, from onnx.defs."""
     schema = onnx.defs.get_schema(op_type, OPSET, domain)
     defaults, required = {}, []
+    floats = frozenset(n for n, a in schema.attributes.items() if a.type == onnx.defs.OpSchema.AttrType.FLOAT)
     for name, a in schema.attributes.items():
         if a.default_value.name:
             v = onnx.helper.get_attribute_value(a.default_value)
@@ -82,7 +85,8 @@ def _schema_defaults(op_type, domain):
             required.append(name)
         else:
             defaults[name] = None  # optional without default: absent
-    return defaults, tuple(required), (schema.min_input, min(schema.max_input, 64)), (schema.min_output, min(schema.max_output, 64))
+    return (defaults, tuple(required), (schema.min_input, min(schema.max_input, 64)),
+            (schema.min_output, min(schema.max_output, 64)), floats)
 
 
 def register_op(op_type, pattern=OPAQUE, domain="", schema=True):
@@ -94,7 +98,8 @@ def register_op(op_type, pattern=OPAQUE, domain="", schema=True):
     def deco(cls):
         cls.op_type, cls.domain, cls.pattern = op_type, domain, pattern
         if schema:
-            cls.attr_defaults, cls.required_attrs, cls.num_inputs, cls.num_outputs = _schema_defaults(op_type, domain)
+            (cls.attr_defaults, cls.required_attrs, cls.num_inputs, cls.num_outputs,
+             cls.float_attrs) = _schema_defaults(op_type, domain)
         inst = cls()
         _OPS[(domain, op_type)] = inst
         return cls

@@ -1,0 +1,7 @@
+import faulthandler
+import os
+import tempfile
+
+faulthandler.enable()
+# compiled code is cached per test session (shared by xdist workers), never in the user's cache
+os.environ.setdefault("GRAPHC_CACHE_DIR", os.path.join(tempfile.gettempdir(), "graphc-test-cache"))

@@ -18,7 +18,8 @@ def assert_close(actual, expected, rtol=1e-5, atol=None, what=""):
     if atol is None:
         finite = np.abs(expected[np.isfinite(expected)]) if expected.dtype.kind == "f" else np.abs(expected)
         scale = float(np.max(finite)) if finite.size else 0.0
-        atol = 1e-6 * max(scale, 1.0) if expected.dtype == np.float32 else 1e-12 * max(scale, 1.0)
+        single = np.float32 in (actual.dtype, expected.dtype)  # the lower precision of the two decides
+        atol = (1e-6 if single else 1e-12) * max(scale, 1.0)
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
 
 

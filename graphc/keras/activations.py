@@ -1,0 +1,109 @@
+"""``keras.activations``: activation functions by name, traced into IR ops (Keras 3 formulas)."""
+from __future__ import annotations
+
+from ..errors import UnsupportedOpError
+from . import ops
+
+
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    if threshold:
+        raise UnsupportedOpError(f"relu(threshold={threshold}) is not supported yet; use threshold=0")
+    if negative_slope and max_value is None:
+        return ops.leaky_relu(x, negative_slope)
+    y = ops.relu(x) if max_value is None else ops.clip(x, 0.0, float(max_value))
+    if negative_slope:
+        y = ops.subtract(y, ops.multiply(ops.relu(ops.negative(x)), float(negative_slope)))
+    return y
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return ops.leaky_relu(x, negative_slope)
+
+
+def relu6(x):
+    return ops.relu6(x)
+
+
+def elu(x, alpha=1.0):
+    return ops.elu(x, alpha)
+
+
+def selu(x):
+    return ops.selu(x)
+
+
+def softplus(x):
+    return ops.softplus(x)
+
+
+def softsign(x):
+    return ops.softsign(x)
+
+
+def silu(x):
+    return ops.silu(x)
+
+
+swish = silu
+
+
+def sigmoid(x):
+    return ops.sigmoid(x)
+
+
+def hard_sigmoid(x):
+    return ops.hard_sigmoid(x)
+
+
+def tanh(x):
+    return ops.tanh(x)
+
+
+def exponential(x):
+    return ops.exp(x)
+
+
+def linear(x):
+    return x
+
+
+def softmax(x, axis=-1):
+    return ops.softmax(x, axis)
+
+
+def log_softmax(x, axis=-1):
+    return ops.log_softmax(x, axis)
+
+
+_ALL = {f.__name__: f for f in (relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, sigmoid,
+                                 hard_sigmoid, tanh, exponential, linear, softmax, log_softmax)}
+_ALL["swish"] = silu
+
+
+def get(identifier):
+    """An activation function from None (linear), a name, a serialized dict or a callable."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, dict):
+        identifier = identifier.get("config", identifier.get("class_name"))
+        if isinstance(identifier, dict):
+            identifier = identifier.get("name")
+    if isinstance(identifier, str):
+        fn = _ALL.get(identifier)
+        if fn is None:
+            raise ValueError(f"Could not interpret activation function identifier: {identifier!r}. "
+                             f"Known: {sorted(_ALL)}")
+        return fn
+    if callable(identifier):
+        return identifier
+    raise ValueError(f"Could not interpret activation function identifier: {identifier!r}")
+
+
+def serialize(fn):
+    for name, f in _ALL.items():
+        if f is fn:
+            return name
+    name = getattr(fn, "__name__", None)
+    if name is None:
+        raise ValueError(f"Cannot serialize activation {fn!r}: it has no name")
+    return name

@@ -1,0 +1,1 @@
+"""The front end's machinery: layers, variables, symbolic tensors, tracing into IR."""

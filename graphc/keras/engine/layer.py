@@ -1,0 +1,289 @@
+"""Layer: Keras's base class. A layer owns Variables and lowers itself by tracing ``call``.
+
+``layer(x)`` on KerasTensors records a Node and returns KerasTensors whose shapes come from
+the IR's shape inference; inside another trace it emits ops; on numpy arrays it compiles
+the layer alone and runs it.
+"""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ...errors import ShapeError
+from .. import config, initializers as _initializers
+from . import naming
+from .keras_tensor import KerasTensor
+from .node import Node, flatten, map_structure
+from .trace import SymbolicValue, Tracer, current, keras_shape
+from .variable import Variable
+
+_BASE_KWARGS = {"trainable", "name", "dtype", "autocast", "input_dim", "input_shape", "batch_size",
+                "batch_input_shape", "input_length", "weights"}
+
+
+def ir_shape(shape, batch_symbol="N"):
+    """Keras shape with None -> IR shape: the batch is N, other unknown axes d1, d2, ..."""
+    return tuple((batch_symbol if a == 0 else f"d{a}") if d is None else int(d) for a, d in enumerate(shape))
+
+
+class Layer:
+    def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True, **kwargs):
+        unknown = set(kwargs) - _BASE_KWARGS
+        if unknown:
+            raise TypeError(f"Unrecognized keyword arguments passed to {type(self).__name__}: "
+                            f"{ {k: kwargs[k] for k in sorted(unknown)} }")
+        self.name = name or naming.auto_name(type(self).__name__)
+        self._trainable = trainable
+        self.dtype = dtype or config.floatx()
+        self.built = False
+        self._weights_list: list[Variable] = []
+        self._inbound_nodes: list[Node] = []
+        self.input_spec = None
+        self.supports_masking = False
+        self._initial_weights = kwargs.get("weights")
+        self._input_shape_arg = None
+        if kwargs.get("batch_input_shape") is not None:
+            self._input_shape_arg = tuple(kwargs["batch_input_shape"])
+        elif kwargs.get("input_shape") is not None:
+            self._input_shape_arg = (kwargs.get("batch_size"),) + tuple(kwargs["input_shape"])
+        elif kwargs.get("input_dim") is not None:
+            self._input_shape_arg = (kwargs.get("batch_size"), int(kwargs["input_dim"]))
+        self._eager_cache = {}
+
+    # --- sublayers and weights ------------------------------------------------------------
+    @property
+    def _sublayers(self):
+        return [v for v in self.__dict__.values() if isinstance(v, Layer)] + \
+               [x for v in self.__dict__.values() if isinstance(v, (list, tuple)) for x in v if isinstance(x, Layer)]
+
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, regularizer=None,
+                   constraint=None, name=None, autocast=True):
+        dtype = dtype or self.dtype
+        if initializer is None:
+            initializer = "glorot_uniform" if "float" in str(dtype) else "zeros"
+        init = _initializers.get(initializer)
+        name = name or f"variable_{len(self._weights_list)}"
+        var = Variable(init, shape=tuple(shape or ()), dtype=dtype, trainable=trainable and self._trainable,
+                       name=name, path=f"{self.name}/{name}", regularizer=regularizer, constraint=constraint)
+        var._declared_trainable = trainable
+        self._weights_list.append(var)
+        return var
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for v in self._weights_list:
+            v.trainable = self._trainable and v._declared_trainable
+        for layer in self._sublayers:
+            layer.trainable = value
+
+    @property
+    def weights(self):
+        out, seen = [], set()
+        for w in self._weights_list + [w for layer in self._sublayers for w in layer.weights]:
+            if id(w) not in seen:
+                seen.add(id(w))
+                out.append(w)
+        return out
+
+    variables = weights
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self.weights if w.trainable]
+
+    trainable_variables = trainable_weights
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self.weights if not w.trainable]
+
+    non_trainable_variables = non_trainable_weights
+
+    def get_weights(self):
+        return [w.numpy() for w in self.weights]
+
+    def set_weights(self, weights):
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(f"Layer {self.name!r} expects {len(mine)} weights, but the received list has "
+                             f"{len(weights)} elements")
+        for w, new in zip(mine, weights):
+            new = np.asarray(new)
+            if new.shape != w.shape:
+                raise ShapeError(f"Layer {self.name!r} weight {w.name!r}: expected shape {w.shape}, "
+                                 f"received shape {new.shape}")
+        for w, new in zip(mine, weights):
+            w.assign(new)
+
+    def count_params(self):
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but the layer isn't built. "
+                             "You can build it manually via: `layer.build(input_shape)`.")
+        return int(sum(int(np.prod(w.shape)) for w in self.weights))
+
+    # --- building ------------------------------------------------------------------------
+    def build(self, input_shape):
+        self.built = True
+
+    def _maybe_build(self, shapes):
+        if not self.built:
+            self.build(shapes)
+            self.built = True
+            if self._initial_weights is not None:
+                self.set_weights(self._initial_weights)
+
+    def call(self, *args, **kwargs):
+        raise NotImplementedError(f"Layer {type(self).__name__} does not implement call()")
+
+    def _check_input_spec(self, shapes):
+        from .input_spec import assert_input_compatibility
+        assert_input_compatibility(self.input_spec, shapes, self.name)
+
+    @classmethod
+    def _call_accepts(cls, name):
+        params = inspect.signature(cls.call).parameters
+        return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+    def _trace_call(self, tracer, args, kwargs):
+        """Run ``call`` on SymbolicValues inside ``tracer``; returns the call's outputs."""
+        kwargs = dict(kwargs)
+        if self._call_accepts("training") and kwargs.get("training") is None:
+            kwargs["training"] = tracer.training
+        elif not self._call_accepts("training"):
+            kwargs.pop("training", None)
+        with tracer.active(), tracer.layer_scope(self):
+            return self.call(*args, **kwargs)
+
+    # --- calling -------------------------------------------------------------------------
+    def __call__(self, *args, **kwargs):
+        leaves = flatten((args, list(kwargs.values())))
+        if any(isinstance(x, KerasTensor) for x in leaves):
+            return self._symbolic_call(args, kwargs)
+        if any(isinstance(x, SymbolicValue) for x in leaves) or current() is not None:
+            self._maybe_build(_shapes(args[0]))
+            return self._trace_call(current() or _tracer_of(leaves), args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    def _symbolic_call(self, args, kwargs):
+        shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, args[0])
+        self._maybe_build(shapes)
+        self._check_input_spec(shapes)
+        tracer = Tracer(name=f"{self.name}_spec")
+        sym = map_structure(lambda t: tracer.value(tracer.b.input(f"in{id(t)}", t.dtype, ir_shape(t.shape)))
+                            if isinstance(t, KerasTensor) else t, (args, kwargs))
+        out = self._trace_call(tracer, sym[0], sym[1])
+        outputs = map_structure(lambda v: KerasTensor(keras_shape(v.ir_shape), v.dtype, name=self.name), out)
+        Node(self, args, kwargs, outputs)
+        return outputs
+
+    def _eager_call(self, args, kwargs):
+        """Compile this layer alone for the inputs' signature and run it on numpy arrays."""
+        import graphc
+
+        arrays = map_structure(lambda x: np.asarray(x) if isinstance(x, (np.ndarray, list, float, int)) else x, args[0])
+        self._maybe_build(_shapes(arrays))
+        leaves = flatten(arrays)
+        key = (tuple((a.shape[1:], a.dtype.str) for a in leaves), repr(sorted(kwargs.items())))
+        exe = self._eager_cache.get(key)
+        if exe is None:
+            tracer = Tracer(name=self.name)
+            ins = [tracer.b.input(f"x{i}", _float_or_int(a), ("N",) + a.shape[1:]) for i, a in enumerate(leaves)]
+            it = iter(ins)
+            sym = map_structure(lambda a: tracer.value(next(it)), arrays)
+            out = self._trace_call(tracer, (sym,) + tuple(args[1:]), kwargs)
+            tracer.b.output(*[v.name for v in flatten(out)])
+            exe = self._eager_cache[key] = (graphc.compile(tracer.b.g), out)
+        exe, out = exe
+        results = iter(exe.run(leaves))
+        return map_structure(lambda v: next(results), out)
+
+    # --- symbolic history ----------------------------------------------------------------
+    def _node_attr(self, attr):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer {self.name!r} has never been called and thus has no defined {attr}.")
+        node = self._inbound_nodes[0]
+        if attr == "input":
+            ins = node.input_tensors
+            return ins[0] if len(ins) == 1 else ins
+        return node.outputs
+
+    @property
+    def input(self):
+        return self._node_attr("input")
+
+    @property
+    def output(self):
+        return self._node_attr("output")
+
+    @property
+    def input_shape(self):
+        x = self.input
+        return [t.shape for t in x] if isinstance(x, list) else x.shape
+
+    @property
+    def output_shape(self):
+        x = self.output
+        return [t.shape for t in x] if isinstance(x, (list, tuple)) else x.shape
+
+    def compute_output_shape(self, input_shape):
+        """Shapes by tracing ``call`` on symbolic inputs of ``input_shape`` (as Keras's compute_output_spec)."""
+        self._maybe_build(input_shape)
+        tracer = Tracer(name=f"{self.name}_shape")
+        sym = map_structure(lambda s: s, _nest_shapes(input_shape))
+        ins = [tracer.value(tracer.b.input(f"x{i}", self.dtype, ir_shape(s))) for i, s in enumerate(flatten_shapes(sym))]
+        arg = ins[0] if not _is_shape_list(input_shape) else ins
+        out = self._trace_call(tracer, (arg,), {})
+        return map_structure(lambda v: keras_shape(v.ir_shape), out)
+
+    # --- config --------------------------------------------------------------------------
+    def get_config(self):
+        cfg = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._input_shape_arg is not None:
+            cfg["batch_input_shape"] = self._input_shape_arg
+        return cfg
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _float_or_int(a):
+    return a.dtype.name if a.dtype.kind in "iu" else config.floatx() if a.dtype.kind in "fb" else str(a.dtype)
+
+
+def _tracer_of(leaves):
+    for x in leaves:
+        if isinstance(x, SymbolicValue):
+            return x.tracer
+    return current()
+
+
+def _is_shape_list(s):
+    return isinstance(s, list) and s and isinstance(s[0], (tuple, list))
+
+
+def _nest_shapes(s):
+    return s
+
+
+def flatten_shapes(s):
+    return list(s) if _is_shape_list(s) else [s]
+
+
+def _shapes(x):
+    """Keras shapes (batch None) of a nested structure of arrays / SymbolicValues / KerasTensors."""
+    def one(v):
+        if isinstance(v, (SymbolicValue, KerasTensor)):
+            return tuple(v.shape)
+        a = np.asarray(v)
+        return (None,) + a.shape[1:]
+    return map_structure(one, x)

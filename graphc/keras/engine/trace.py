@@ -1,0 +1,119 @@
+"""Tracing: a layer's ``call`` runs on SymbolicValues and emits IR ops into a GraphBuilder.
+
+This is graphc's "backend" in Keras's sense: ``keras.ops`` functions, given SymbolicValues,
+add ONNX ops to the active builder. Lowering a model is tracing its layers' calls; a layer's
+output shape is whatever the IR's shape inference says, so summary() shows real shapes.
+"""
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+import numpy as np
+
+from ...ir import GraphBuilder
+
+_ctx: contextvars.ContextVar["Tracer | None"] = contextvars.ContextVar("graphc_tracer", default=None)
+
+
+def keras_shape(shape):
+    """IR shape -> Keras shape (symbols become None)."""
+    return tuple(None if isinstance(d, str) else d for d in shape)
+
+
+class SymbolicValue:
+    """A value in the graph being traced. Arithmetic operators emit ops."""
+
+    def __init__(self, tracer: "Tracer", name: str):
+        self.tracer, self.name = tracer, name
+
+    @property
+    def type(self):
+        return self.tracer.b.type(self.name)
+
+    @property
+    def shape(self):
+        return keras_shape(self.type.shape)
+
+    @property
+    def ir_shape(self):
+        return self.type.shape
+
+    @property
+    def dtype(self):
+        return self.type.dtype
+
+    @property
+    def ndim(self):
+        return self.type.rank
+
+    def __repr__(self):
+        return f"<SymbolicValue %{self.name}: {self.type}>"
+
+    def _op(self, name, *args):
+        from .. import ops
+        return getattr(ops, name)(*args)
+
+    def __add__(self, o): return self._op("add", self, o)
+    def __radd__(self, o): return self._op("add", o, self)
+    def __sub__(self, o): return self._op("subtract", self, o)
+    def __rsub__(self, o): return self._op("subtract", o, self)
+    def __mul__(self, o): return self._op("multiply", self, o)
+    def __rmul__(self, o): return self._op("multiply", o, self)
+    def __truediv__(self, o): return self._op("divide", self, o)
+    def __rtruediv__(self, o): return self._op("divide", o, self)
+    def __matmul__(self, o): return self._op("matmul", self, o)
+    def __rmatmul__(self, o): return self._op("matmul", o, self)
+    def __neg__(self): return self._op("negative", self)
+    def __pow__(self, o): return self._op("power", self, o)
+
+
+class Tracer:
+    """Owns the GraphBuilder of one lowering and maps Variables to param/state values."""
+
+    def __init__(self, name="graph", training=False):
+        self.b = GraphBuilder(name=name)
+        self.training = training
+        self._vars: dict[int, str] = {}
+        self._layer_stack: list = []
+
+    def value(self, name) -> SymbolicValue:
+        return SymbolicValue(self, name)
+
+    def variable(self, var) -> SymbolicValue:
+        """The param (trainable) or state value bound to ``var``'s numpy buffer."""
+        key = id(var)
+        if key not in self._vars:
+            layer = self._layer_stack[-1].name if self._layer_stack else ""
+            name = var.path.replace("/", ".")
+            v = self.b.param(name, var.dtype, var.shape, trainable=var.trainable, layer=var.path.rsplit("/", 1)[0]
+                             if "/" in var.path else layer, weight=var.name, variable=var)
+            self.b.g.value(v).data = var.value
+            self._vars[key] = v
+        return SymbolicValue(self, self._vars[key])
+
+    def const(self, array, dtype=None) -> SymbolicValue:
+        return SymbolicValue(self, self.b.const(np.asarray(array, dtype=dtype)))
+
+    @contextlib.contextmanager
+    def layer_scope(self, layer):
+        self._layer_stack.append(layer)
+        old = self.b.scope
+        self.b.scope = {"layer": layer.name}
+        try:
+            yield
+        finally:
+            self._layer_stack.pop()
+            self.b.scope = old
+
+    @contextlib.contextmanager
+    def active(self):
+        token = _ctx.set(self)
+        try:
+            yield self
+        finally:
+            _ctx.reset(token)
+
+
+def current() -> Tracer | None:
+    return _ctx.get()

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from ... import activations, config, constraints, initializers, ops, regularizers
+from ...engine.input_spec import InputSpec
+from ...engine.layer import Layer
+
+
+def normalize_tuple(value, n, name):
+    t = (value,) * n if isinstance(value, int) else tuple(value)
+    if len(t) != n or not all(isinstance(v, int) and v > 0 for v in t):
+        raise ValueError(f"The `{name}` argument must be a tuple of {n} positive integers. Received: {name}={value}")
+    return t
+
+
+class BaseConv(Layer):
+    """N-D convolution (``rank`` spatial axes). Kernel shape (*kernel_size, in // groups, filters)."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        r = self.rank
+        self.filters = filters
+        self.groups = groups
+        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+        self.strides = normalize_tuple(strides, r, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+        self.padding = padding.lower()
+        if self.padding not in ("valid", "same"):
+            raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding}")
+        self.data_format = data_format or config.image_data_format()
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=r + 2)
+        if filters is not None and (not isinstance(filters, int) or filters <= 0 or filters % groups):
+            raise ValueError(f"Invalid value for argument `filters`. Expected a positive integer divisible by "
+                             f"groups={groups}. Received: filters={filters}")
+
+    @property
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else -1
+
+    def build(self, input_shape):
+        cin = input_shape[self._channel_axis]
+        if cin is None or cin % self.groups:
+            raise ValueError(f"Layer {self.name!r}: input channels must be defined and divisible by groups="
+                             f"{self.groups}. Received input_shape={tuple(input_shape)}")
+        self.kernel = self.add_weight(shape=self.kernel_size + (cin // self.groups, self.filters), name="kernel",
+                                      initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
+                                      constraint=self.kernel_constraint)
+        self.bias = self.add_weight(shape=(self.filters,), name="bias", initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint) \
+            if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={self._channel_axis: cin})
+        self.built = True
+
+    def call(self, inputs):
+        cf = self.data_format == "channels_first"
+        x = inputs if cf else ops.to_channels_first(inputs)
+        y = ops.conv(x, self.kernel, self.strides, self.padding, "channels_first", self.dilation_rate)
+        if self.bias is not None:
+            y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
+        y = self.activation(y)  # in NCHW, before the layout transpose (fewer transposes to cancel)
+        return y if cf else ops.to_channels_last(y)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "groups": self.groups,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "kernel_initializer": initializers.serialize(self.kernel_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "kernel_constraint": constraints.serialize(self.kernel_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

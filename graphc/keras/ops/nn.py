@@ -1,0 +1,127 @@
+"""Neural-network functions of ``keras.ops``: activations, conv, pooling, normalization."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import ShapeError
+from .core import emit, transpose
+
+__all__ = ["relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "elu", "selu",
+           "leaky_relu", "hard_sigmoid", "softmax", "log_softmax", "conv", "max_pool", "average_pool",
+           "batch_normalization", "to_channels_first", "to_channels_last"]
+
+
+def relu(x): return emit("Relu", [x])
+def relu6(x): return emit("Clip", [x, np.float32(0.0), np.float32(6.0)])
+def sigmoid(x): return emit("Sigmoid", [x])
+def tanh(x): return emit("Tanh", [x])
+def softplus(x): return emit("Softplus", [x])
+def softsign(x): return emit("Softsign", [x])
+def silu(x): return emit("Mul", [x, sigmoid(x)])
+
+
+swish = silu
+
+
+def elu(x, alpha=1.0):
+    return emit("Elu", [x], alpha=float(alpha))
+
+
+def selu(x):
+    # Keras's constants (the ONNX defaults round them to float32 the same way)
+    return emit("Selu", [x], alpha=1.6732632423543772, gamma=1.0507009873554805)
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return emit("LeakyRelu", [x], alpha=float(negative_slope))
+
+
+def hard_sigmoid(x):
+    """Keras 3: relu6(x + 3) / 6 == clip(x / 6 + 0.5, 0, 1) (ONNX's default alpha is 0.2)."""
+    return emit("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
+
+
+def softmax(x, axis=-1):
+    return emit("Softmax", [x], axis=int(axis))
+
+
+def log_softmax(x, axis=-1):
+    return emit("LogSoftmax", [x], axis=int(axis))
+
+
+# --- layout ------------------------------------------------------------------------------
+def to_channels_first(x):
+    """(N, *spatial, C) -> (N, C, *spatial)."""
+    r = x.ndim
+    return transpose(x, [0, r - 1] + list(range(1, r - 1)))
+
+
+def to_channels_last(x):
+    r = x.ndim
+    return transpose(x, [0] + list(range(2, r)) + [1])
+
+
+def _tuple(v, n, what):
+    t = tuple(v) if isinstance(v, (list, tuple)) else (v,) * n
+    if len(t) != n:
+        raise ShapeError(f"{what} must have {n} values for {n} spatial dimensions, received {v!r}")
+    return tuple(int(a) for a in t)
+
+
+def _auto_pad(padding):
+    p = padding.lower()
+    if p not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', received padding={padding!r}")
+    return "VALID" if p == "valid" else "SAME_UPPER"  # TF/Keras 'same' puts the extra pad at the end
+
+
+def _channels_first(data_format):
+    from .. import config
+    return (data_format or config.image_data_format()) == "channels_first"
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """N-D convolution with a Keras kernel (*kernel_size, in_channels / groups, filters)."""
+    r = inputs.ndim - 2
+    kshape = kernel.shape
+    x = inputs if _channels_first(data_format) else to_channels_first(inputs)
+    w = transpose(kernel, [r + 1, r] + list(range(r)))  # -> ONNX (filters, cin / groups, *k)
+    cin = x.shape[1]
+    if cin % kshape[-2]:
+        raise ShapeError(f"conv: input channels {cin} are not a multiple of the kernel's {kshape[-2]}")
+    y = emit("Conv", [x, w], strides=list(_tuple(strides, r, "strides")), auto_pad=_auto_pad(padding),
+             dilations=list(_tuple(dilation_rate, r, "dilation_rate")), group=cin // kshape[-2],
+             kernel_shape=list(kshape[:r]))
+    return y if _channels_first(data_format) else to_channels_last(y)
+
+
+def _pool(op_type, inputs, pool_size, strides, padding, data_format, **attrs):
+    r = inputs.ndim - 2
+    k = _tuple(pool_size, r, "pool_size")
+    s = k if strides is None else _tuple(strides, r, "strides")
+    x = inputs if _channels_first(data_format) else to_channels_first(inputs)
+    y = emit(op_type, [x], kernel_shape=list(k), strides=list(s), auto_pad=_auto_pad(padding), **attrs)
+    return y if _channels_first(data_format) else to_channels_last(y)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    return _pool("MaxPool", inputs, pool_size, strides, padding, data_format)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    # TF/Keras 'same' average pooling divides by the number of real (unpadded) elements
+    return _pool("AveragePool", inputs, pool_size, strides, padding, data_format, count_include_pad=0)
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset along ``axis`` (ONNX BatchNormalization)."""
+    r = x.ndim
+    axis = axis % r
+    c = x.shape[axis]
+    ones = np.ones(c, dtype=x.dtype)
+    args = [scale if scale is not None else ones, offset if offset is not None else ones * 0, mean, variance]
+    if axis == 1 or r == 1:
+        return emit("BatchNormalization", [x] + args, epsilon=float(epsilon))
+    perm = [0, axis] + [a for a in range(1, r) if a != axis]
+    y = emit("BatchNormalization", [transpose(x, perm)] + args, epsilon=float(epsilon))
+    return transpose(y, [int(a) for a in np.argsort(perm)])

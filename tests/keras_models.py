@@ -1,0 +1,351 @@
+"""Model builders shared by real Keras (fixture generation) and graphc.keras (tests).
+
+Every builder takes the keras module as its only argument and returns a built model,
+using only the public Keras 3 API in the style of the tutorials, so that
+
+    from tensorflow import keras      # or: import keras   (real Keras 3)
+    from graphc import keras          # graphc's drop-in
+
+can both run the exact same function. tools/make_keras_fixtures.py runs them with real
+Keras (JAX backend) and writes the weights, inputs, outputs and model metadata to
+tests/data/keras/<name>.npz / .json; the tests read only those files.
+
+MODELS maps a name to (builder, input shapes without the batch axis): one tuple for a
+single-input model, a list of tuples for a multi-input model. Shapes are concrete: where a
+model declares a None axis (seq_dense), the entry says which length the fixtures use.
+
+Layers are mostly left to take Keras's automatic names (dense, dense_1, ...); the fixture
+script calls keras.backend.clear_session() before each build so the names start afresh.
+"""
+
+# -- tutorial models -----------------------------------------------------------------------
+
+
+def churn_mlp(keras):
+    """The bank-churn ANN tutorial: 11 features, two hidden layers of 6 (121 params).
+
+    Uses the Keras 2 tutorial idiom `input_dim=` on the first layer; Keras 3 still accepts it
+    (and builds the model) but emits a UserWarning recommending keras.Input instead.
+    """
+    return keras.Sequential(
+        [
+            keras.layers.Dense(6, activation="relu", input_dim=11),
+            keras.layers.Dense(6, activation="relu"),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+
+
+def mnist_mlp(keras):
+    """784-512-10 MLP on flattened MNIST (407,050 params)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(784,)),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def mnist_mlp_dropout(keras):
+    """The classic mnist_mlp.py example: 784-512-512-10 with Dropout(0.2) (669,706 params).
+
+    Uses the `input_shape=` idiom on the first layer (accepted by Keras 3 with a UserWarning).
+    """
+    return keras.Sequential(
+        [
+            keras.layers.Dense(512, activation="relu", input_shape=(784,)),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(512, activation="relu"),
+            keras.layers.Dropout(0.2),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def mnist_cnn(keras):
+    """The TensorFlow CNN tutorial adapted to MNIST (93,322 params)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            keras.layers.Conv2D(32, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+            keras.layers.MaxPooling2D((2, 2)),
+            keras.layers.Conv2D(64, (3, 3), activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+def dense_bn(keras):
+    """Dense -> BatchNormalization -> Activation("relu"): BN adds 4*64 params, 128 non-trainable."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(20,)),
+            keras.layers.Dense(64),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.Dense(10, activation="softmax"),
+        ]
+    )
+
+
+# -- convolution and pooling ---------------------------------------------------------------
+
+
+def conv_same(keras):
+    """padding="same" at stride 1 keeps the spatial size (odd kernel) and even kernel (2x2)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(9, 9, 3)),
+            keras.layers.Conv2D(8, (3, 3), padding="same", activation="relu"),
+            keras.layers.Conv2D(4, (2, 2), padding="same"),
+        ]
+    )
+
+
+def conv_strides(keras):
+    """strides=2 with valid padding, then with same padding (TF-style: extra pad at bottom/right)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(16, 16, 3)),
+            keras.layers.Conv2D(8, (3, 3), strides=2, activation="relu"),
+            keras.layers.Conv2D(6, (3, 3), strides=(2, 2), padding="same"),
+            keras.layers.Conv2D(4, (2, 3), strides=(1, 2), padding="same"),
+        ]
+    )
+
+
+def conv_dilation(keras):
+    """dilation_rate=2 (effective 5x5 kernel), valid then same padding."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(13, 13, 2)),
+            keras.layers.Conv2D(4, (3, 3), dilation_rate=2, activation="tanh"),
+            keras.layers.Conv2D(3, (3, 3), dilation_rate=(2, 2), padding="same"),
+        ]
+    )
+
+
+def conv_bn(keras):
+    """Conv2D(use_bias=False) -> BatchNormalization (channel axis -1) -> Activation("relu")."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(10, 10, 3)),
+            keras.layers.Conv2D(16, (3, 3), use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.Conv2D(8, (3, 3), padding="same", use_bias=False),
+            keras.layers.BatchNormalization(),
+            keras.layers.Activation("relu"),
+            keras.layers.GlobalAveragePooling2D(),
+            keras.layers.Dense(5, activation="softmax"),
+        ]
+    )
+
+
+def avgpool_valid(keras):
+    """AveragePooling2D((2, 2)) (stride defaults to the pool, valid) on an odd size (drops the
+    edge). Unlike MaxPooling2D, Keras 3's AveragePooling2D has no default pool_size."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(9, 9, 4)),
+            keras.layers.AveragePooling2D((2, 2)),
+            keras.layers.AveragePooling2D(pool_size=(2, 2), strides=1),
+        ]
+    )
+
+
+def avgpool_same(keras):
+    """AveragePooling2D with padding="same": padded cells are left out of the average."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(9, 9, 4)),
+            keras.layers.AveragePooling2D(pool_size=(3, 3), strides=(2, 2), padding="same"),
+            keras.layers.AveragePooling2D(pool_size=2, padding="same"),
+        ]
+    )
+
+
+def maxpool_same(keras):
+    """The MaxPool2D alias with padding="same" (odd size 7 -> 4), a stride-1 same max pool,
+    then MaxPooling2D() with all defaults (2x2, valid)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(7, 7, 3)),
+            keras.layers.MaxPool2D(pool_size=(2, 2), padding="same"),
+            keras.layers.MaxPooling2D(pool_size=(3, 3), strides=(1, 1), padding="same"),
+            keras.layers.MaxPooling2D(),
+        ]
+    )
+
+
+def global_pooling(keras):
+    """GlobalAveragePooling2D and GlobalMaxPooling2D of the same features, concatenated."""
+    inputs = keras.Input(shape=(6, 5, 3))
+    x = keras.layers.Conv2D(8, (3, 3), activation="relu")(inputs)
+    avg = keras.layers.GlobalAveragePooling2D()(x)
+    mx = keras.layers.GlobalMaxPooling2D()(x)
+    outputs = keras.layers.concatenate([avg, mx])
+    return keras.Model(inputs, outputs)
+
+
+def global_max_pooling(keras):
+    """Sequential Conv2D -> GlobalMaxPooling2D -> Dense."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(8, 8, 2)),
+            keras.layers.Conv2D(6, (3, 3), padding="same"),
+            keras.layers.GlobalMaxPooling2D(),
+            keras.layers.Dense(3),
+        ]
+    )
+
+
+def reshape_conv(keras):
+    """A flat vector Reshape'd to an image, convolved, Flatten'ed, Reshape'd with -1."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(48,)),
+            keras.layers.Reshape((4, 4, 3)),
+            keras.layers.Conv2D(5, (2, 2), activation="relu"),
+            keras.layers.Flatten(),
+            keras.layers.Reshape((-1, 5)),
+            keras.layers.Dense(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(4, activation="sigmoid"),
+        ]
+    )
+
+
+# -- activations ---------------------------------------------------------------------------
+
+ACTIVATIONS = [
+    "softmax",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "relu",
+    "tanh",
+    "sigmoid",
+    "hard_sigmoid",
+    "exponential",
+    "linear",
+    "leaky_relu",
+]
+
+
+def _dense_activation(activation):
+    def build(keras):
+        return keras.Sequential(
+            [keras.Input(shape=(16,)), keras.layers.Dense(8, activation=activation)]
+        )
+
+    build.__name__ = build.__qualname__ = f"dense_{activation}"
+    build.__doc__ = f'Dense(8, activation="{activation}").'
+    return build
+
+
+def leaky_relu_layer(keras):
+    """The LeakyReLU layer with its default negative_slope (0.3 in Keras 3; the
+    "leaky_relu" activation function's default is 0.2)."""
+    return keras.Sequential(
+        [keras.Input(shape=(16,)), keras.layers.Dense(8), keras.layers.LeakyReLU()]
+    )
+
+
+def hard_sigmoid_layer(keras):
+    """Activation("hard_sigmoid") as a layer (Keras 3: relu6(x + 3) / 6)."""
+    return keras.Sequential(
+        [keras.Input(shape=(16,)), keras.layers.Dense(8), keras.layers.Activation("hard_sigmoid")]
+    )
+
+
+# -- functional API ------------------------------------------------------------------------
+
+
+def two_tower_functions(keras):
+    """Two inputs through one shared Dense; merged with keras.layers.add/concatenate/multiply;
+    two outputs."""
+    left = keras.Input(shape=(16,), name="left")
+    right = keras.Input(shape=(16,), name="right")
+    shared = keras.layers.Dense(8, activation="relu", name="shared")
+    a = shared(left)
+    b = shared(right)
+    summed = keras.layers.add([a, b])
+    product = keras.layers.multiply([a, b])
+    joined = keras.layers.concatenate([summed, product, left])
+    score = keras.layers.Dense(1, activation="sigmoid", name="score")(joined)
+    probs = keras.layers.Dense(3, activation="softmax", name="probs")(summed)
+    return keras.Model(inputs=[left, right], outputs=[score, probs])
+
+
+def two_tower_classes(keras):
+    """The same merges with the Add/Concatenate/Multiply classes, three-way merges, inputs
+    of different widths and Concatenate on a non-last axis."""
+    left = keras.Input(shape=(12,))
+    right = keras.Input(shape=(6,))
+    a = keras.layers.Dense(6, activation="tanh")(left)
+    total = keras.layers.Add()([a, right, a])
+    prod = keras.layers.Multiply()([a, right, total])
+    rows = keras.layers.Concatenate(axis=1)(
+        [keras.layers.Reshape((1, 6))(total), keras.layers.Reshape((1, 6))(prod)]
+    )
+    wide = keras.layers.Concatenate()([left, total, prod])
+    out1 = keras.layers.Dense(2)(wide)
+    out2 = keras.layers.Flatten()(rows)
+    return keras.Model([left, right], [out1, out2])
+
+
+def functional_branches(keras):
+    """Branches of different depths: Keras orders model.layers (and so model.weights and
+    get_weights()) by depth in the graph, not by creation order (dense_3 comes before dense_2)."""
+    inputs = keras.Input(shape=(8,))
+    deep = keras.layers.Dense(6, activation="relu")(inputs)
+    deep = keras.layers.Dense(6, activation="relu")(deep)
+    deep = keras.layers.Dense(6, activation="relu")(deep)
+    shallow = keras.layers.Dense(5, activation="relu")(inputs)
+    shallow = keras.layers.Dense(4)(shallow)
+    merged = keras.layers.concatenate([deep, shallow])
+    outputs = keras.layers.Dense(2)(merged)
+    return keras.Model(inputs=inputs, outputs=outputs)
+
+
+def seq_dense(keras):
+    """Input(shape=(None, 16)): Dense acts on the last axis and keeps the 3-D shape."""
+    inputs = keras.Input(shape=(None, 16))
+    x = keras.layers.Dense(8, activation="relu")(inputs)
+    outputs = keras.layers.Dense(4)(x)
+    return keras.Model(inputs, outputs)
+
+
+MODELS = {
+    "churn_mlp": (churn_mlp, (11,)),
+    "mnist_mlp": (mnist_mlp, (784,)),
+    "mnist_mlp_dropout": (mnist_mlp_dropout, (784,)),
+    "mnist_cnn": (mnist_cnn, (28, 28, 1)),
+    "dense_bn": (dense_bn, (20,)),
+    "conv_same": (conv_same, (9, 9, 3)),
+    "conv_strides": (conv_strides, (16, 16, 3)),
+    "conv_dilation": (conv_dilation, (13, 13, 2)),
+    "conv_bn": (conv_bn, (10, 10, 3)),
+    "avgpool_valid": (avgpool_valid, (9, 9, 4)),
+    "avgpool_same": (avgpool_same, (9, 9, 4)),
+    "maxpool_same": (maxpool_same, (7, 7, 3)),
+    "global_pooling": (global_pooling, (6, 5, 3)),
+    "global_max_pooling": (global_max_pooling, (8, 8, 2)),
+    "reshape_conv": (reshape_conv, (48,)),
+    **{f"dense_{a}": (_dense_activation(a), (16,)) for a in ACTIVATIONS},
+    "leaky_relu_layer": (leaky_relu_layer, (16,)),
+    "hard_sigmoid_layer": (hard_sigmoid_layer, (16,)),
+    "two_tower_functions": (two_tower_functions, [(16,), (16,)]),
+    "two_tower_classes": (two_tower_classes, [(12,), (6,)]),
+    "functional_branches": (functional_branches, (8,)),
+    "seq_dense": (seq_dense, (5, 16)),
+    # the same model fed a different length along its None axis
+    "seq_dense_len3": (seq_dense, (3, 16)),
+}

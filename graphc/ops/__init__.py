@@ -1,6 +1,7 @@
 """The op registry and every op family (importing this package registers them all)."""
 from . import registry
 from . import elementwise, gemm, shape  # noqa: F401  (registers ops)
+from . import conv, pool, norm  # noqa: F401
 from .registry import OPSET, get, has, register_op
 
 __all__ = ["registry", "get", "has", "register_op", "OPSET"]

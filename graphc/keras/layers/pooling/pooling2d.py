@@ -13,7 +13,7 @@ class AveragePooling2D(BasePooling):
     """Average pooling; with padding='same' the padded cells are not counted (as TF/Keras)."""
     rank, pool_mode = 2, "average"
 
-    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, **kwargs):  # required, as Keras 3
         super().__init__(pool_size, strides, padding, data_format, **kwargs)
 
 

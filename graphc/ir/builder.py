@@ -22,8 +22,9 @@ class GraphBuilder:
 
     def const(self, array, name="const", dtype=None) -> str:
         a = np.asarray(array, dtype=dtype)
-        if a.dtype == np.float64 and dtype is None and not isinstance(array, np.ndarray):
-            a = a.astype(np.float32)
+        if dtype is None and isinstance(array, (float, list, tuple)) and not isinstance(array, np.generic) \
+                and a.dtype == np.float64:
+            a = a.astype(np.float32)  # Python floats follow floatx; numpy values keep their dtype
         return self.g.add_value(name, TensorType(dtype_name(a.dtype), a.shape), CONST, data=a).name
 
     def op(self, op_type, inputs, n_out=1, name=None, domain="", out_names=None, **attrs):

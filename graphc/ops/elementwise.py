@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .common import broadcast_infer, same_as_input
-from .registry import ELEMWISE, BROADCAST, OpDef, register_op
+from .registry import ELEMWISE, BROADCAST, OpDef, get, register_op
 
 
 class Unary(OpDef):
@@ -90,3 +90,40 @@ class Clip(OpDef):
     def scalar(self, s, op, x, lo=None, hi=None):
         x = x if lo is None else s.max(x, lo)
         return x if hi is None else s.min(x, hi)
+
+
+# --- gradient rules (reverse mode; see passes/autodiff.py) -------------------------------
+def _grad_add(ctx, op, dys):
+    dy = dys[0]
+    return [ctx.unbroadcast(dy, x) if n else None for x, n in zip(ctx.inputs, ctx.needs)]
+
+
+def _grad_sub(ctx, op, dys):
+    dy = dys[0]
+    x, y = ctx.inputs
+    return [ctx.unbroadcast(dy, x) if ctx.needs[0] else None,
+            ctx.unbroadcast(ctx.emit("Neg", [dy]), y) if ctx.needs[1] else None]
+
+
+def _grad_mul(ctx, op, dys):
+    dy = dys[0]
+    x, y = ctx.inputs
+    return [ctx.unbroadcast(ctx.emit("Mul", [dy, y]), x) if ctx.needs[0] else None,
+            ctx.unbroadcast(ctx.emit("Mul", [dy, x]), y) if ctx.needs[1] else None]
+
+
+def _grad_div(ctx, op, dys):
+    dy = dys[0]
+    x, y = ctx.inputs
+    out = ctx.outputs[0]
+    return [ctx.unbroadcast(ctx.emit("Div", [dy, y]), x) if ctx.needs[0] else None,
+            ctx.unbroadcast(ctx.emit("Neg", [ctx.emit("Div", [ctx.emit("Mul", [dy, out]), y])]), y)
+            if ctx.needs[1] else None]
+
+
+def _set_grad(op_type, rule):
+    type(get(op_type)).grad = staticmethod(rule)
+
+
+for _t, _rule in (("Add", _grad_add), ("Sub", _grad_sub), ("Mul", _grad_mul), ("Div", _grad_div)):
+    _set_grad(_t, _rule)

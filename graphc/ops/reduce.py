@@ -24,7 +24,7 @@ from ..codegen.loops import I1, I64, const, dot, for_range, iadd, imul, loop_nes
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import FLOAT_DTYPES, TensorType
 from .common import norm_axis
-from .registry import REDUCE, OpDef, register_op
+from .registry import REDUCE, OpDef, get, register_op
 from .shape import axes_list, const_input, emit_copy, int_list, runtime_axis, slot_args, where
 
 
@@ -268,3 +268,27 @@ class ReduceMin(Reduce):
 
     def step(self, s, acc, v):
         return s.select(s.is_nan(acc), acc, s.min(v, acc))
+
+
+# --- gradient rules ----------------------------------------------------------------------
+def _reduced_dy(ctx, op, dy):
+    """dy with the reduced axes restored as size-1 axes (the keepdims=1 form)."""
+    x_t, y_t = ctx.type(ctx.inputs[0]), ctx.type(ctx.outputs[0])
+    if op.attrs["keepdims"] or y_t.rank == x_t.rank:
+        return dy
+    axes_in = ctx.inputs[1] if len(ctx.inputs) > 1 else None
+    axes = get(op.op_type).axes(op, x_t.rank, None if axes_in is None else ctx.g.value(axes_in).data)
+    return ctx.emit("Unsqueeze", [dy, ctx.ints(axes)])
+
+
+def _grad_reduce_sum(ctx, op, dys):
+    return [ctx.emit("ExpandAs", [_reduced_dy(ctx, op, dys[0]), ctx.inputs[0]], domain="graphc")]
+
+
+def _grad_reduce_mean(ctx, op, dys):
+    dx = _grad_reduce_sum(ctx, op, dys)[0]
+    return [ctx.emit("Mul", [dx, ctx.emit("SizeRatio", [ctx.outputs[0], ctx.inputs[0]], domain="graphc")])]
+
+
+ReduceSum.grad = staticmethod(_grad_reduce_sum)
+ReduceMean.grad = staticmethod(_grad_reduce_mean)

@@ -70,6 +70,9 @@ class OpDef:
 
     scalar = None
     emit = None
+    # grad(ctx, op, dys) -> [dx per input slot or None]; ctx is passes.autodiff.GradContext, dys the
+    # gradients of the op's outputs (None where an output does not reach the loss)
+    grad = None
 
 
 def _schema_defaults(op_type, domain):

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from llvmlite import ir
 
-from ..errors import UnsupportedOpError
+from ..errors import GraphError, UnsupportedOpError
 from ..ir import TensorType
 from ..ops import registry
+from ..ops.registry import BROADCAST, ELEMWISE
 from .kernel import PTR, KernelContext
 from .kernels.elementwise import emit_elementwise
 from .loops import I64, const
@@ -27,9 +28,35 @@ class Buffer:
     type: TensorType
 
 
+def schedule(g) -> list:
+    """Ops in execution order. An update (a value aliased onto a param/state buffer, see
+    ``Graph.aliases``) overwrites that buffer, so every other reader of the old value runs first."""
+    if not g.aliases:
+        return g.ops()
+    import networkx as nx
+    order = {n: i for i, n in enumerate(g.nx.nodes)}
+    deps = g.nx.copy()
+    for new, old in g.aliases.items():
+        writer = g.producer(new)
+        if writer is None:
+            continue
+        before = nx.ancestors(g.nx, writer.name)
+        for reader in g.consumers(old):
+            if reader.name != writer.name and reader.name not in before:
+                deps.add_edge(reader.name, writer.name)
+    try:
+        topo = list(nx.lexicographical_topological_sort(deps, key=lambda n: order[n]))
+    except nx.NetworkXUnfeasible:
+        raise GraphError("an in-place update is read after it overwrites its buffer (cyclic update order)") from None
+    return [g.op(n) for n in topo if g.nx.nodes[n]["kind"] == "op"]
+
+
 def buffer_plan(g) -> list[Buffer]:
-    """Every buffer the program touches, in table order (deterministic for a given graph)."""
-    plan, seen = [], set()
+    """Every buffer the program touches, in table order (deterministic for a given graph).
+
+    Updated values (``g.aliases``) have no buffer of their own: they live in their param's/state's.
+    """
+    plan, seen = [], set(g.aliases)
 
     def add(name, kind, t):
         if name not in seen:
@@ -44,7 +71,7 @@ def buffer_plan(g) -> list[Buffer]:
     for role in ("param", "state", "const"):
         for v in sorted(g.values(role), key=lambda v: v.name):
             add(v.name, role, v.type)
-    for op in g.ops():
+    for op in schedule(g):
         for n in g.op_outputs(op):
             add(n, "temp", g.value(n).type)
         opdef = registry.get(op.op_type, op.domain)
@@ -66,18 +93,20 @@ def build_module(g, triple: str, data_layout: str) -> ir.Module:
     sym_index = {s: i for i, s in enumerate(g.symbols())}
     plan = buffer_plan(g)
     slot = {b.name: i for i, b in enumerate(plan)}
+    slot.update({new: slot[old] for new, old in g.aliases.items()})
 
     program = ir.Function(mod, ir.FunctionType(ir.VoidType(), [PTR, PTR]), PROGRAM)
     program.args[0].add_attribute("noalias")
     pb = ir.IRBuilder(program.append_basic_block("entry"))
     table, dims = program.args
     kernels = {}
-    for op in g.ops():
+    for op in schedule(g):
         ins = [v for v in g.op_inputs(op)]
         outs = g.op_outputs(op)
-        key = _kernel_key(g, op)
+        in_place = any(o in g.aliases and g.aliases[o] in ins for o in outs)
+        key = _kernel_key(g, op) + (in_place,)
         if key not in kernels:
-            kernels[key] = _emit_kernel(mod, g, op, f"k{len(kernels)}_{op.op_type}", sym_index)
+            kernels[key] = _emit_kernel(mod, g, op, f"k{len(kernels)}_{op.op_type}", sym_index, in_place)
         fn, n_ws = kernels[key]
         names = [v for v in ins if v is not None] + outs + [f"{op.name}#ws{i}" for i in range(n_ws)]
         args = [dims] + [pb.load(pb.gep(table, [const(slot[n])], source_etype=PTR), typ=PTR) for n in names]
@@ -86,7 +115,7 @@ def build_module(g, triple: str, data_layout: str) -> ir.Module:
     return mod
 
 
-def _emit_kernel(mod, g, op, fname, sym_index):
+def _emit_kernel(mod, g, op, fname, sym_index, in_place=False):
     opdef = registry.get(op.op_type, op.domain)
     ins = [v for v in g.op_inputs(op) if v is not None]
     in_types = [g.value(v).type for v in ins]
@@ -101,7 +130,10 @@ def _emit_kernel(mod, g, op, fname, sym_index):
     fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [PTR] * (1 + n_ptr)), fname)
     fn.linkage = "internal"
     fn.attributes.add("nounwind")
-    for a in fn.args[1:]:
+    if in_place and opdef.pattern not in (ELEMWISE, BROADCAST):
+        raise GraphError(f"op {op.name!r} ({op.op_type}) writes its output over its own input; only elementwise "
+                         "ops may update a buffer in place (the training builder inserts a copy otherwise)")
+    for a in fn.args[1:] if not in_place else ():  # an in-place update reads and writes one buffer
         a.add_attribute("noalias")
     k = KernelContext(mod, fn, op, in_types, out_types, ws_types, sym_index, [v is not None for v in g.op_inputs(op)])
     if opdef.emit is not None:

@@ -33,6 +33,24 @@ def _as_float_array(x):
     return x
 
 
+def _is_traced(x):
+    from .engine.trace import SymbolicValue
+    return isinstance(x, SymbolicValue)
+
+
+def _traced_penalty(x, l1, l2):
+    """The same penalty as IR ops (inside a training graph): l1 * sum(|x|) + l2 * sum(x^2)."""
+    from . import ops
+    terms = []
+    if l1:
+        terms.append(ops.multiply(ops.sum(ops.abs(x)), float(l1)))
+    if l2:
+        terms.append(ops.multiply(ops.sum(ops.square(x)), float(l2)))
+    if not terms:
+        return ops.multiply(ops.sum(x), 0.0)
+    return terms[0] if len(terms) == 1 else ops.add(terms[0], terms[1])
+
+
 class Regularizer:
     """Base class: ``__call__(x)`` returns the penalty of weight ``x``."""
 
@@ -62,6 +80,8 @@ class L1L2(Regularizer):
         self.l2 = _validate_float_arg(0.0 if l2 is None else l2, "l2")
 
     def __call__(self, x):
+        if _is_traced(x):
+            return _traced_penalty(x, self.l1, self.l2)
         x = _as_float_array(x)
         penalty = x.dtype.type(0.0)
         if self.l1 != 0.0:
@@ -81,6 +101,8 @@ class L1(Regularizer):
         self.l1 = _validate_float_arg(0.01 if l1 is None else l1, "l1")
 
     def __call__(self, x):
+        if _is_traced(x):
+            return _traced_penalty(x, self.l1, 0.0)
         x = _as_float_array(x)
         return float(x.dtype.type(self.l1) * np.sum(np.abs(x)))
 
@@ -95,6 +117,8 @@ class L2(Regularizer):
         self.l2 = _validate_float_arg(0.01 if l2 is None else l2, "l2")
 
     def __call__(self, x):
+        if _is_traced(x):
+            return _traced_penalty(x, 0.0, self.l2)
         x = _as_float_array(x)
         return float(x.dtype.type(self.l2) * np.sum(np.square(x)))
 

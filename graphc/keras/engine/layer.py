@@ -256,6 +256,27 @@ class Layer:
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
+def add_activity_penalty(layer, outputs):
+    """Keras's activity_regularizer: in a training trace, penalty(outputs) / batch size joins the loss."""
+    reg = getattr(layer, "activity_regularizer", None)
+    tracer = current()
+    if reg is not None and tracer is not None and tracer.training:
+        from .. import ops
+        batch = ops.cast(emit_size_ratio(outputs), outputs.dtype)
+        penalty = ops.multiply(reg(outputs), batch)
+        if not hasattr(tracer, "activity_penalties"):
+            tracer.activity_penalties = []
+        tracer.activity_penalties.append(penalty)
+    return outputs
+
+
+def emit_size_ratio(x):
+    """1 / batch size of ``x`` as a traced scalar (graphc.SizeRatio of one row to the whole tensor)."""
+    from ..ops.core import emit
+    row = emit("ReduceSum", [x, x.tracer.const([0], dtype="int64")], keepdims=1)
+    return emit("SizeRatio", [row, x], domain="graphc")
+
+
 def _float_or_int(a):
     return a.dtype.name if a.dtype.kind in "iu" else config.floatx() if a.dtype.kind in "fb" else str(a.dtype)
 

@@ -76,6 +76,8 @@ class Tracer:
         self.training = training
         self._vars: dict[int, str] = {}
         self._layer_stack: list = []
+        self.updates: list = []  # (Variable, SymbolicValue): buffers the program overwrites in place
+        self.step_counter = None  # int64 scalar SymbolicValue that differs per training step (dropout RNG)
 
     def value(self, name) -> SymbolicValue:
         return SymbolicValue(self, name)
@@ -91,6 +93,14 @@ class Tracer:
             self.b.g.value(v).data = var.value
             self._vars[key] = v
         return SymbolicValue(self, self._vars[key])
+
+    def record_update(self, var, value: SymbolicValue):
+        if value.tracer is not self:
+            raise ValueError(f"update of {var.path!r} comes from another graph")
+        if tuple(value.ir_shape) != tuple(var.shape) or value.dtype != var.dtype:
+            raise ValueError(f"update of {var.path!r}: expected {var.dtype}{tuple(var.shape)}, "
+                             f"received {value.dtype}{tuple(value.ir_shape)}")
+        self.updates.append((var, value))
 
     def const(self, array, dtype=None) -> SymbolicValue:
         return SymbolicValue(self, self.b.const(np.asarray(array, dtype=dtype)))

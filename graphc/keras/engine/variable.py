@@ -48,6 +48,12 @@ class Variable:
         return self._value.astype(dtype) if dtype is not None else self._value.copy()
 
     def assign(self, value):
+        """Write ``value`` in place. Inside a trace (a SymbolicValue) it records an update: the
+        compiled program writes the new value into this variable's buffer (in-place aliasing)."""
+        from .trace import SymbolicValue
+        if isinstance(value, SymbolicValue):
+            value.tracer.record_update(self, value)
+            return self
         value = np.asarray(value)
         if value.shape != self._value.shape:
             raise ShapeError(f"Variable {self.path!r}: expected a value of shape {self._value.shape}, "

@@ -109,20 +109,18 @@ class Functional(Model):
                 values[id(t)] = v
         return map_structure(lambda t: values[id(t)], self._nested_outputs)
 
-    def _lower(self, training=False):
-        tracer = Tracer(name=self.name, training=training)
+    def _trace_forward(self, tracer, training=False):
+        """Graph inputs for the model's inputs and the traced outputs (flat lists of SymbolicValues)."""
         ins = [tracer.value(tracer.b.input(t._history[0].name, t.dtype, ir_shape(t.shape))) for t in self._inputs]
         it = iter(ins)
         nested = map_structure(lambda t: next(it), self._nested_inputs)
         with tracer.active():
             out = self.call(nested, training=training)
-        names = []
-        for v in flatten(out):
+        outs = flatten(out)
+        for v in outs:
             if not isinstance(v, SymbolicValue):
                 raise ValueError(f"Model {self.name!r} output {v!r} is not a tensor")
-            names.append(v.name)
-        tracer.b.output(*names)
-        return tracer.b.g
+        return ins, outs
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable}

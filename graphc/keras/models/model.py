@@ -6,9 +6,10 @@ import numpy as np
 from ...errors import ShapeError
 from ..engine.layer import Layer
 from ..engine.node import flatten
+from .trainer import Trainer
 
 
-class Model(Layer):
+class Model(Trainer, Layer):
     """Base of Functional and Sequential; ``keras.Model(inputs=..., outputs=...)`` builds a Functional."""
 
     def __new__(cls, *args, **kwargs):
@@ -84,16 +85,21 @@ class Model(Layer):
     def outputs(self):
         return None
 
-    def _lower(self, training=False):
+    def _trace_forward(self, tracer, training=False):
         """Subclassed models: trace ``call`` on the input signature recorded at the first call."""
         from ..engine.layer import ir_shape
-        from ..engine.trace import Tracer
         if not self._subclass_inputs:
             raise ValueError(f"Model {self.name!r} has not been built: call it on data first")
-        tracer = Tracer(name=self.name, training=training)
         ins = [tracer.value(tracer.b.input(t.name, t.dtype, ir_shape(t.shape))) for t in self._subclass_inputs]
-        out = self._trace_call(tracer, (ins[0] if len(ins) == 1 else ins,), {})
-        tracer.b.output(*[v.name for v in flatten(out)])
+        out = self._trace_call(tracer, (ins[0] if len(ins) == 1 else ins,), {"training": training})
+        return ins, flatten(out)
+
+    def _lower(self, training=False):
+        """The forward graph (inputs -> outputs) in inference or training mode."""
+        from ..engine.trace import Tracer
+        tracer = Tracer(name=self.name, training=training)
+        _, outs = self._trace_forward(tracer, training)
+        tracer.b.output(*[v.name for v in outs])
         return tracer.b.g
 
     def _invalidate(self):

@@ -102,8 +102,8 @@ class Sequential(Model):
             self.build((None,) + tuple(inputs.shape[1:]))
         return self._functional.call(inputs, training=training)
 
-    def _lower(self, training=False):
-        return self._require_built("graph")._lower(training)
+    def _trace_forward(self, tracer, training=False):
+        return self._require_built("graph")._trace_forward(tracer, training)
 
     def get_config(self):
         return {"name": self.name, "trainable": self.trainable,

@@ -8,7 +8,7 @@ from .core import emit, transpose
 
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "elu", "selu",
            "leaky_relu", "hard_sigmoid", "softmax", "log_softmax", "conv", "max_pool", "average_pool",
-           "batch_normalization", "to_channels_first", "to_channels_last"]
+           "batch_normalization", "batch_normalization_training", "to_channels_first", "to_channels_last"]
 
 
 def relu(x): return emit("Relu", [x])
@@ -113,15 +113,29 @@ def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=N
     return _pool("AveragePool", inputs, pool_size, strides, padding, data_format, count_include_pad=0)
 
 
-def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
-    """(x - mean) / sqrt(variance + epsilon) * scale + offset along ``axis`` (ONNX BatchNormalization)."""
+def _bn(x, mean, variance, axis, offset, scale, n_out=1, **attrs):
+    """ONNX BatchNormalization along ``axis`` (moved to axis 1 between Transposes when needed)."""
     r = x.ndim
     axis = axis % r
-    c = x.shape[axis]
-    ones = np.ones(c, dtype=x.dtype)
+    ones = np.ones(x.shape[axis], dtype=x.dtype)
     args = [scale if scale is not None else ones, offset if offset is not None else ones * 0, mean, variance]
     if axis == 1 or r == 1:
-        return emit("BatchNormalization", [x] + args, epsilon=float(epsilon))
+        return emit("BatchNormalization", [x] + args, n_out=n_out, **attrs)
     perm = [0, axis] + [a for a in range(1, r) if a != axis]
-    y = emit("BatchNormalization", [transpose(x, perm)] + args, epsilon=float(epsilon))
-    return transpose(y, [int(a) for a in np.argsort(perm)])
+    out = emit("BatchNormalization", [transpose(x, perm)] + args, n_out=n_out, **attrs)
+    ys = out if n_out > 1 else [out]
+    ys[0] = transpose(ys[0], [int(a) for a in np.argsort(perm)])
+    return ys if n_out > 1 else ys[0]
+
+
+def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
+    """(x - mean) / sqrt(variance + epsilon) * scale + offset along ``axis`` (ONNX BatchNormalization)."""
+    return _bn(x, mean, variance, axis, offset, scale, epsilon=float(epsilon))
+
+
+def batch_normalization_training(x, moving_mean, moving_variance, axis, offset=None, scale=None, epsilon=1e-3,
+                                 momentum=0.99):
+    """Normalize with the batch's statistics; returns (y, new moving mean, new moving variance) with
+    moving = moving * momentum + batch * (1 - momentum) (ONNX training_mode=1 == Keras 3's update)."""
+    return _bn(x, moving_mean, moving_variance, axis, offset, scale, n_out=3, epsilon=float(epsilon),
+               momentum=float(momentum), training_mode=1)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ... import activations, config, constraints, initializers, ops, regularizers
 from ...engine.input_spec import InputSpec
-from ...engine.layer import Layer
+from ...engine.layer import Layer, add_activity_penalty
 
 
 def normalize_tuple(value, n, name):
@@ -71,7 +71,7 @@ class BaseConv(Layer):
         if self.bias is not None:
             y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
         y = self.activation(y)  # in NCHW, before the layout transpose (fewer transposes to cancel)
-        return y if cf else ops.to_channels_last(y)
+        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,

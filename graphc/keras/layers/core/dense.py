@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from ... import activations, constraints, initializers, ops, regularizers
 from ...engine.input_spec import InputSpec
-from ...engine.layer import Layer
+from ...engine.layer import Layer, add_activity_penalty
 
 
 class Dense(Layer):
@@ -49,7 +49,7 @@ class Dense(Layer):
         x = ops.matmul(inputs, self.kernel)
         if self.bias is not None:
             x = ops.add(x, self.bias)
-        return self.activation(x)
+        return add_activity_penalty(self, self.activation(x))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),

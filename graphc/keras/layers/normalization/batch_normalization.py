@@ -46,8 +46,13 @@ class BatchNormalization(Layer):
         self.built = True
 
     def call(self, inputs, training=None):
-        if training:
-            raise NotImplementedError("BatchNormalization in training mode is lowered by the training issue")
+        if training and self.trainable:  # a frozen BN runs in inference mode, as in Keras 3
+            y, mean, var = ops.batch_normalization_training(inputs, self.moving_mean, self.moving_variance,
+                                                            axis=self.axis, offset=self.beta, scale=self.gamma,
+                                                            epsilon=self.epsilon, momentum=self.momentum)
+            self.moving_mean.assign(mean)
+            self.moving_variance.assign(var)
+            return y
         return ops.batch_normalization(inputs, self.moving_mean, self.moving_variance, axis=self.axis,
                                        offset=self.beta, scale=self.gamma, epsilon=self.epsilon)
 

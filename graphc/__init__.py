@@ -27,7 +27,7 @@ def compile(model_or_graph, passes=None, print_passes=False, opt_level=3):
 
 
 def __getattr__(name):  # lazy: `graphc.keras` pulls in the front end only when used
-    if name in ("keras", "ir", "ops", "passes", "codegen", "runtime", "onnx", "datasets"):
+    if name in ("keras", "ir", "ops", "passes", "codegen", "runtime", "onnx", "datasets", "io"):
         import importlib
         return importlib.import_module(f"graphc.{name}")
     raise AttributeError(f"module 'graphc' has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """``keras.constraints``: the Keras 3 weight constraints (projections applied after each update).
 
 Calling a constraint on a numpy array returns the projected array (Keras's exact formulas,
-with ``keras.config.epsilon()``); the training graph lowers the same formulas to IR.
+with ``keras.config.epsilon()``); called on a traced value (inside the train step, after the
+optimizer's update) it emits the same formulas as IR ops.
 """
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def _axis(axis):
 
 def _norms(w, axis):
     return np.sqrt(np.sum(np.square(w), axis=_axis(axis), keepdims=True))
+
+
+def _is_traced(w):
+    from .engine.trace import SymbolicValue
+    return isinstance(w, SymbolicValue)
+
+
+def _traced_norms(w, axis):
+    """The same L2 norms as IR ops (the optimizer applies constraints inside the train step)."""
+    from . import ops
+    return ops.sqrt(ops.sum(ops.square(w), axis=_axis(axis), keepdims=True))
 
 
 class Constraint:
@@ -61,6 +73,11 @@ class MaxNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w):
+        if _is_traced(w):
+            from . import ops
+            norms = _traced_norms(w, self.axis)
+            desired = ops.clip(norms, 0.0, float(self.max_value))
+            return ops.multiply(w, ops.divide(desired, ops.add(norms, float(_config.epsilon()))))
         w = _as_float_array(w)
         norms = _norms(w, self.axis)
         desired = np.clip(norms, 0, self.max_value)
@@ -74,6 +91,9 @@ class NonNeg(Constraint):
     """``max(w, 0)``."""
 
     def __call__(self, w):
+        if _is_traced(w):
+            from . import ops
+            return ops.maximum(w, 0.0)
         w = np.asarray(w)
         return np.maximum(w, w.dtype.type(0))
 
@@ -85,6 +105,9 @@ class UnitNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w):
+        if _is_traced(w):
+            from . import ops
+            return ops.divide(w, ops.add(_traced_norms(w, self.axis), float(_config.epsilon())))
         w = _as_float_array(w)
         norms = _norms(w, self.axis)
         return (w / (w.dtype.type(_config.epsilon()) + norms)).astype(w.dtype, copy=False)
@@ -106,6 +129,13 @@ class MinMaxNorm(Constraint):
         self.axis = axis
 
     def __call__(self, w):
+        if _is_traced(w):
+            from . import ops
+            norms = _traced_norms(w, self.axis)
+            rate = float(self.rate)
+            desired = ops.add(ops.multiply(ops.clip(norms, float(self.min_value), float(self.max_value)), rate),
+                              ops.multiply(norms, 1 - rate))
+            return ops.multiply(w, ops.divide(desired, ops.add(norms, float(_config.epsilon()))))
         w = _as_float_array(w)
         norms = _norms(w, self.axis)
         desired = self.rate * np.clip(norms, self.min_value, self.max_value) + (1 - self.rate) * norms

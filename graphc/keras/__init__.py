@@ -10,5 +10,18 @@ from .engine.variable import Variable
 from .layers import Input
 from .models import Model, Sequential
 
-__all__ = ["activations", "backend", "config", "constraints", "initializers", "layers", "models", "ops",
+_LAZY = ("losses", "metrics", "optimizers", "callbacks", "saving", "datasets")
+
+
+def __getattr__(name):
+    """Training and saving modules load on first use (``keras.optimizers``, ``keras.losses``, ...)."""
+    if name in _LAZY:
+        import importlib
+        module = importlib.import_module("graphc.datasets" if name == "datasets" else f"graphc.keras.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'graphc.keras' has no attribute {name!r}")
+
+
+__all__ = ["losses", "metrics", "optimizers", "callbacks", "saving", "datasets", "activations", "backend", "config", "constraints", "initializers", "layers", "models", "ops",
            "regularizers", "utils", "Input", "InputSpec", "Layer", "Model", "Sequential", "Variable"]

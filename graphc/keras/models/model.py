@@ -176,6 +176,16 @@ class Model(Trainer, Layer):
         self._ensure_built(args[0])
         return self._run(self._standardize_inputs(args[0]))
 
+    # --- files -----------------------------------------------------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Write the weights as HDF5 (Keras 3's ``.weights.h5`` layout, or the legacy ``.h5`` one), atomically."""
+        from .. import saving
+        return saving.save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False):
+        from .. import saving
+        return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     # --- summary ---------------------------------------------------------------------------
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
                 layer_range=None):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import UnsupportedOpError
 from .common import broadcast_infer, same_as_input
 from .registry import ELEMWISE, BROADCAST, OpDef, get, register_op
 
@@ -126,4 +127,80 @@ def _set_grad(op_type, rule):
 
 
 for _t, _rule in (("Add", _grad_add), ("Sub", _grad_sub), ("Mul", _grad_mul), ("Div", _grad_div)):
+    _set_grad(_t, _rule)
+
+
+# Activations: dx = graphc.<Op>Grad(dy, v), one fused loop; v is the forward output y where the
+# derivative is a function of it (the input can then be freed after the forward pass), else x.
+def _act(grad_op, use="y", attrs=()):
+    def rule(ctx, op, dys):
+        v = ctx.outputs[0] if use == "y" else ctx.inputs[0]
+        return [ctx.emit(grad_op, [dys[0], v], domain="graphc", **{a: op.attrs[a] for a in attrs})]
+    return rule
+
+
+def _grad_leaky_relu(ctx, op, dys):  # y >= 0 <=> x >= 0 when alpha > 0
+    alpha = op.attrs["alpha"]
+    v = ctx.outputs[0] if alpha > 0 else ctx.inputs[0]
+    return [ctx.emit("LeakyReluGrad", [dys[0], v], domain="graphc", alpha=alpha)]
+
+
+def _grad_elu(ctx, op, dys):  # Elu and Selu; y > 0 <=> x > 0 when alpha >= 0 and gamma > 0
+    alpha, gamma = op.attrs["alpha"], op.attrs.get("gamma", 1.0)
+    from_y = alpha >= 0 and gamma > 0
+    return [ctx.emit("EluGrad", [dys[0], ctx.outputs[0] if from_y else ctx.inputs[0]], domain="graphc",
+                     alpha=alpha, gamma=gamma, from_output=int(from_y))]
+
+
+def refuse_grad(ctx, slots, why):
+    """Raise if the loss needs the gradient of an input slot this rule treats as a constant."""
+    bad = [ctx.inputs[i] for i in slots if i < len(ctx.needs) and ctx.needs[i]]
+    if bad:
+        raise UnsupportedOpError(f"op {ctx.op.name!r} ({ctx.op.op_type}): no gradient w.r.t. {bad}: {why}")
+
+
+def _grad_clip(ctx, op, dys):
+    refuse_grad(ctx, (1, 2), "Clip's min/max bounds are treated as constants")
+    return [ctx.emit("ClipGrad", [dys[0], *ctx.inputs], domain="graphc")]
+
+
+def _grad_pow(ctx, op, dys):
+    """d/dx = dy * p * x^(p-1) (finite at x = 0, unlike p*y/x); d/dp = dy * xlogy(y, x)."""
+    dy, (x, p), t = dys[0], ctx.inputs, ctx.type(ctx.inputs[0])
+    dx = dp = None
+    if ctx.needs[0]:
+        pm1 = ctx.emit("Sub", [p, ctx.const(1, t.dtype)])
+        dx = ctx.unbroadcast(ctx.emit("Mul", [ctx.emit("Mul", [dy, p]), ctx.emit("Pow", [x, pm1])]), x)
+    if ctx.needs[1]:
+        dp = ctx.unbroadcast(ctx.emit("Mul", [dy, ctx.emit("XLogY", [ctx.outputs[0], x], domain="graphc")]), p)
+    return [dx, dp]
+
+
+def _grad_mean(ctx, op, dys):
+    n = len(ctx.inputs)
+    dy = ctx.emit("Mul", [dys[0], ctx.const(1.0 / n, ctx.type(dys[0]).dtype)]) if n > 1 else dys[0]
+    return _grad_add(ctx, op, [dy])
+
+
+def _grad_extremum(ctx, op, dys):
+    """Max/Min: the gradient goes to the first input (in slot order) equal to the output at each
+    position (ties: first wins, like numpy.argmax), then is unbroadcast to that input's shape."""
+    if len(ctx.inputs) == 1:
+        return [dys[0]]
+    return [ctx.unbroadcast(ctx.emit("SelectFirstEqual", [dys[0], ctx.outputs[0], *ctx.inputs], domain="graphc",
+                                     index=i), x) if n else None
+            for i, (x, n) in enumerate(zip(ctx.inputs, ctx.needs))]
+
+
+for _t, _rule in (
+        ("Relu", _act("ReluGrad")), ("LeakyRelu", _grad_leaky_relu), ("Elu", _grad_elu), ("Selu", _grad_elu),
+        ("Sigmoid", _act("SigmoidGrad")), ("HardSigmoid", _act("HardSigmoidGrad", attrs=("alpha",))),
+        ("Tanh", _act("TanhGrad")), ("Softplus", _act("SoftplusGrad")), ("Softsign", _act("SoftsignGrad")),
+        ("Abs", _act("AbsGrad", use="x")), ("Sqrt", _act("SqrtGrad")), ("Reciprocal", _act("ReciprocalGrad")),
+        ("Exp", lambda ctx, op, dys: [ctx.emit("Mul", [dys[0], ctx.outputs[0]])]),
+        ("Log", lambda ctx, op, dys: [ctx.emit("Div", [dys[0], ctx.inputs[0]])]),
+        ("Neg", lambda ctx, op, dys: [ctx.emit("Neg", [dys[0]])]),
+        ("Identity", lambda ctx, op, dys: [dys[0]]),
+        ("Clip", _grad_clip), ("Pow", _grad_pow), ("Sum", _grad_add), ("Mean", _grad_mean),
+        ("Max", _grad_extremum), ("Min", _grad_extremum)):
     _set_grad(_t, _rule)

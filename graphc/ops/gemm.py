@@ -117,3 +117,64 @@ class MatMul(OpDef):
         b.ret_void()
 
 
+# --- gradient rules ----------------------------------------------------------------------
+def _grad_gemm(ctx, op, dys):
+    """Y = alpha A'B' + beta C: dA' = alpha dY B'^T, dB' = alpha A'^T dY, written as Gemms whose trans
+    flags absorb every transpose (no transposed copies); dC = beta * dY summed to C's shape."""
+    dy, (a, b), c = dys[0], ctx.inputs[:2], (ctx.inputs[2] if len(ctx.inputs) > 2 else None)
+    ta, tb, alpha, beta = op.attrs["transA"], op.attrs["transB"], op.attrs["alpha"], op.attrs["beta"]
+    da = db = dc = None
+    if ctx.needs[0]:
+        da = (ctx.emit("Gemm", [b, dy], transA=tb, transB=1, alpha=alpha) if ta else
+              ctx.emit("Gemm", [dy, b], transB=1 - tb, alpha=alpha))
+    if ctx.needs[1]:
+        db = (ctx.emit("Gemm", [dy, a], transA=1, transB=ta, alpha=alpha) if tb else
+              ctx.emit("Gemm", [a, dy], transA=1 - ta, alpha=alpha))
+    if c is not None and ctx.needs[2]:
+        dc = ctx.unbroadcast(dy, c)
+        if beta != 1.0:
+            dc = ctx.emit("Mul", [dc, ctx.const(beta, ctx.type(dy).dtype)])
+    return [da, db, dc]
+
+
+def _swap_last(ctx, v):
+    r = ctx.type(v).rank
+    return ctx.emit("Transpose", [v], perm=list(range(r - 2)) + [r - 1, r - 2])
+
+
+def _grad_matmul(ctx, op, dys):
+    """numpy matmul: 1-D operands are promoted ((K,) -> (1, K) for a, (K, 1) for b) and dY gets the
+    dropped axes back; dA = dY B^T, dB = A^T dY, summed over broadcast batch dims. 2-D x 2-D uses
+    Gemm trans flags; a batched A times a 2-D B (Dense on a sequence) folds the batch into one
+    GEMM for dB (graphc.MatMulAtB)."""
+    from ..passes.autodiff import unbroadcast
+    from .shape import reshape_like
+
+    dy, (a, b) = dys[0], ctx.inputs
+    at, bt = ctx.type(a), ctx.type(b)
+    a2t = TensorType(at.dtype, at.shape if at.rank > 1 else (1,) + at.shape)
+    b2t = TensorType(bt.dtype, bt.shape if bt.rank > 1 else bt.shape + (1,))
+    lost = ([-2] if at.rank == 1 else []) + ([-1] if bt.rank == 1 else [])
+    r2 = ctx.type(dy).rank + len(lost)
+    dy2 = ctx.emit("Unsqueeze", [dy, ctx.ints([r2 + x for x in lost])]) if lost else dy
+    flat = a2t.rank == b2t.rank == 2
+    da = db = None
+    if ctx.needs[0]:
+        b2 = b if bt.rank > 1 else ctx.emit("Unsqueeze", [b, ctx.ints([1])])
+        da = (ctx.emit("Gemm", [dy2, b2], transB=1) if flat else
+              unbroadcast(ctx, ctx.emit("MatMul", [dy2, _swap_last(ctx, b2)]), a2t))
+        da = reshape_like(ctx, da, a)
+    if ctx.needs[1]:
+        a2 = a if at.rank > 1 else ctx.emit("Unsqueeze", [a, ctx.ints([0])])
+        if flat:
+            db = ctx.emit("Gemm", [a2, dy2], transA=1)
+        elif b2t.rank == 2:
+            db = ctx.emit("MatMulAtB", [a2, dy2], domain="graphc")
+        else:
+            db = unbroadcast(ctx, ctx.emit("MatMul", [_swap_last(ctx, a2), dy2]), b2t)
+        db = reshape_like(ctx, db, b)
+    return [da, db]
+
+
+Gemm.grad = staticmethod(_grad_gemm)
+MatMul.grad = staticmethod(_grad_matmul)

@@ -292,3 +292,24 @@ def _grad_reduce_mean(ctx, op, dys):
 
 ReduceSum.grad = staticmethod(_grad_reduce_sum)
 ReduceMean.grad = staticmethod(_grad_reduce_mean)
+
+
+def _grad_reduce_extremum(ctx, op, dys):
+    """ReduceMax/ReduceMin: dY goes to the positions equal to the result, split evenly among ties
+    (TensorFlow's rule: the gradient's sum is preserved): dx = mask * dy / count(mask)."""
+    x, y = ctx.inputs[0], ctx.outputs[0]
+    axes_in = ctx.inputs[1] if len(ctx.inputs) > 1 else None
+    if get(op.op_type).axes(op, ctx.type(x).rank, None if axes_in is None else ctx.g.value(axes_in).data) is None:
+        return [dys[0]]  # noop_with_empty_axes
+    mask = ctx.emit("EqualMask", [x, _reduced_dy(ctx, op, y)], domain="graphc")
+    count = ctx.emit("ReduceSum", [mask] + ([axes_in] if axes_in is not None else []), keepdims=1)
+    return [ctx.emit("Mul", [mask, ctx.emit("Div", [_reduced_dy(ctx, op, dys[0]), count])])]
+
+
+def _grad_softmax(ctx, op, dys):
+    axis = norm_axis(op.attrs["axis"], ctx.type(ctx.inputs[0]).rank)
+    return [ctx.emit(f"{op.op_type}Grad", [dys[0], ctx.outputs[0]], domain="graphc", axis=axis)]
+
+
+ReduceMax.grad = ReduceMin.grad = staticmethod(_grad_reduce_extremum)
+Softmax.grad = LogSoftmax.grad = staticmethod(_grad_softmax)

@@ -21,9 +21,10 @@ from ..codegen.kernels.elementwise import broadcast_flags, strides
 from ..codegen.loops import I64, const, dot, for_range, iadd, imax, imin, imul, loop_nest
 from ..codegen.scalar import lltype
 from ..errors import ShapeError, UnsupportedOpError
-from ..ir import TensorType, dtype_name, np_dtype
+from ..ir import TensorType, dtype_name, np_dtype, onnx_dtype
 from .common import broadcast_shapes, const_value, norm_axis
-from .registry import INJECTIVE, OpDef, register_op
+from .elementwise import refuse_grad
+from .registry import INJECTIVE, OpDef, get, register_op
 
 ALL_DTYPES = ("float32", "float64", "int64", "int32", "bool")
 WHOLE_END = 2 ** 31 - 1  # a Slice end at least INT32_MAX takes a symbolic axis whole
@@ -691,3 +692,86 @@ class ConstantOfShape(ConstantData):
         with for_range(k.b, k.numel(y_t), name="c") as i:
             k.store(c, k.outputs[0], i, y_t.dtype)
         k.b.ret_void()
+
+
+# --- gradient rules ----------------------------------------------------------------------
+def reshape_like(ctx, v, like):
+    """``v``'s elements in ``like``'s shape: ONNX Reshape with a const shape when that shape can be
+    written down (static, or a symbolic leading dim copied with 0), else graphc.ReshapeAs."""
+    shape, vt = ctx.type(like).shape, ctx.type(v)
+    if vt.shape == shape:
+        return v
+    syms = [a for a, d in enumerate(shape) if isinstance(d, str)]
+    if 0 not in shape and (not syms or (syms == [0] and vt.rank and vt.shape[0] == shape[0]
+                                        and split_dims(vt.shape)[1] == split_dims(shape)[1])):
+        return ctx.emit("Reshape", [v, ctx.ints([0 if isinstance(d, str) else d for d in shape])])
+    return ctx.emit("ReshapeAs", [v, like], domain="graphc")
+
+
+def _const_inputs(ctx, first, last):
+    return [None if i >= len(ctx.inputs) or ctx.inputs[i] is None else
+            const_value(ctx.g, ctx.inputs[i], f"{where(ctx.op)} input {i}") for i in range(first, last)]
+
+
+def _grad_reshape(ctx, op, dys):  # Reshape, Flatten, Squeeze, Unsqueeze
+    return [reshape_like(ctx, dys[0], ctx.inputs[0])]
+
+
+def _grad_transpose(ctx, op, dys):
+    perm = get("Transpose").perm(op, ctx.type(ctx.inputs[0]).rank)
+    return [ctx.emit("Transpose", [dys[0]], perm=[int(a) for a in np.argsort(perm)])]
+
+
+def _grad_concat(ctx, op, dys):
+    """Each input's gradient is its slab of dY along the axis (static offsets). A symbolic total
+    (N + 0 + ...) goes whole to the one symbolic input."""
+    dy, dy_t = dys[0], ctx.type(dys[0])
+    axis = norm_axis(op.attrs["axis"], dy_t.rank)
+    out, off = [], 0
+    for x, need in zip(ctx.inputs, ctx.needs):
+        d = ctx.type(x).shape[axis]
+        if isinstance(dy_t.shape[axis], str):
+            out.append(dy if need and isinstance(d, str) else None)
+            continue
+        out.append(ctx.emit("Slice", [dy, ctx.ints([off]), ctx.ints([off + d]), ctx.ints([axis])]) if need else None)
+        off += d
+    return out
+
+
+def _grad_slice(ctx, op, dys):
+    x_t = ctx.type(ctx.inputs[0])
+    starts, steps = [0] * x_t.rank, [1] * x_t.rank
+    for a, s, e, st in get("Slice").params(op, x_t.shape, *_const_inputs(ctx, 1, 5)):
+        if not isinstance(x_t.shape[a], str):  # symbolic axes are taken whole
+            starts[a], steps[a] = slice_range(s, e, st, x_t.shape[a])[0], st
+    return [ctx.emit("SliceGrad", [dys[0], ctx.inputs[0]], domain="graphc", starts=starts, steps=steps)]
+
+
+def _grad_pad(ctx, op, dys):
+    """constant: Pad(dY, -pads) crops the padding (and zero-fills what the forward cropped);
+    edge/reflect: graphc.PadGrad adds each replicated position back to its source."""
+    refuse_grad(ctx, (2,), "Pad's constant value is treated as a constant")
+    x, mode = ctx.inputs[0], get("Pad").mode(op)
+    pads, axes = _const_inputs(ctx, 1, 2)[0], _const_inputs(ctx, 3, 4)[0]
+    pads = get("Pad").pads(op, ctx.type(x).shape, pads, axes)
+    if mode == "constant":
+        return [ctx.emit("Pad", [dys[0], ctx.ints([-p for p, _ in pads] + [-p for _, p in pads])])]
+    return [ctx.emit("PadGrad", [dys[0], x], domain="graphc", mode=mode, begin=[p for p, _ in pads])]
+
+
+def _grad_gather(ctx, op, dys):
+    axis = norm_axis(op.attrs["axis"], ctx.type(ctx.inputs[0]).rank)
+    return [ctx.emit("GatherGrad", [dys[0], ctx.inputs[1], ctx.inputs[0]], domain="graphc", axis=axis)]
+
+
+def _grad_cast(ctx, op, dys):
+    x_t, dy = ctx.type(ctx.inputs[0]), dys[0]
+    return [dy if ctx.type(dy).dtype == x_t.dtype else ctx.emit("Cast", [dy], to=onnx_dtype(x_t.dtype))]
+
+
+for _cls, _rule in ((Reshape, _grad_reshape), (Flatten, _grad_reshape), (Squeeze, _grad_reshape),
+                    (Unsqueeze, _grad_reshape), (Transpose, _grad_transpose), (Concat, _grad_concat),
+                    (Slice, _grad_slice), (Pad, _grad_pad), (Gather, _grad_gather), (Cast, _grad_cast),
+                    (Expand, lambda ctx, op, dys: [ctx.unbroadcast(dys[0], ctx.inputs[0])]),
+                    (Dropout, lambda ctx, op, dys: [dys[0]])):
+    _cls.grad = staticmethod(_rule)

@@ -15,6 +15,11 @@ from ..ops.registry import BROADCAST, ELEMWISE
 from .match import is_op, producer_if, single_use
 
 
+def _perm(g, t):
+    """A Transpose's permutation (ONNX default when the attribute is absent: reverse the axes)."""
+    return tuple(registry.get("Transpose").perm(t, g.value(g.op_inputs(t)[0]).type.rank))
+
+
 def _is_scalar(g, v):
     t = g.value(v).type
     return t.is_static and t.numel() == 1
@@ -38,9 +43,9 @@ def _push_through(g, op):
             new_ins.append(v)
             continue
         t = producer_if(g, v, "Transpose")
-        if t is None or not single_use(g, v) or perm not in (None, tuple(t.attrs["perm"])):
+        if t is None or not single_use(g, v) or perm not in (None, _perm(g, t)):
             return False
-        perm = tuple(t.attrs["perm"])
+        perm = _perm(g, t)
         new_ins.append(g.op_inputs(t)[0])
         transposes.append(t)
     if perm is None:
@@ -63,7 +68,7 @@ def _compose(g, t2):
     t1 = producer_if(g, src, "Transpose")
     if t1 is None:
         return False
-    p1, p2 = t1.attrs["perm"], t2.attrs["perm"]
+    p1, p2 = _perm(g, t1), _perm(g, t2)
     perm = [p1[i] for i in p2]
     x = g.op_inputs(t1)[0]
     out = g.op_outputs(t2)[0]

@@ -134,22 +134,27 @@ class Executable:
         table = bnd.table
         for name, x in zip(self.input_names, arrays):
             table[self._slots[name]] = x.ctypes.data
-        outs = []
+        outs, made = [], {}
         for name in self.output_names:
             b = self.plan[self._slots[name]]
-            if b.kind == "output":
-                o = np.empty(bnd.out_shapes[name], dtype=np_dtype(b.type.dtype))
+            if name in made:  # the same value listed twice: one buffer, returned twice (copied below)
+                o = made[name]
+            elif b.kind == "output":
+                o = made[name] = np.empty(bnd.out_shapes[name], dtype=np_dtype(b.type.dtype))
                 table[self._slots[name]] = o.ctypes.data if o.size else bnd.arena.ctypes.data
             else:
                 o = None
             outs.append(o)
         self._fn(table.ctypes.data, bnd.dims.ctypes.data)
         self.native_calls += 1
-        result = []
+        result, returned = [], set()
         for name, o in zip(self.output_names, outs):
             if o is None:  # an output that is an input, param or const
                 src = arrays[self.input_names.index(name)] if name in self.input_names else self._sources[name]
                 o = np.array(src, copy=True)
+            elif id(o) in returned:
+                o = o.copy()
+            returned.add(id(o))
             result.append(o)
         return result
 

@@ -71,3 +71,14 @@ def test_replaced_weight_buffer_is_refused_not_silently_stale():
     exe.graph.value("w").data = np.zeros((4, 3), np.float32)
     with pytest.raises(graphc.GraphError, match="in place"):
         exe.run([np.zeros((1, 4), np.float32)])
+
+
+def test_an_output_listed_twice_is_returned_twice():
+    b = GraphBuilder(name="dup")
+    x = b.input("x", "float32", ("N", 2))
+    y = b.op("Relu", [x])
+    b.output(y, y)
+    out = graphc.compile(b.g).run([np.array([[-1, 2]], np.float32)])
+    np.testing.assert_array_equal(out[0], [[0, 2]])
+    np.testing.assert_array_equal(out[1], [[0, 2]])
+    assert out[0] is not out[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ShapeError
-from . import training
+from . import training as training_mod
 
 
 class Trainer:
@@ -17,7 +17,7 @@ class Trainer:
             self._compile_args = (optimizer, loss, loss_weights, metrics, weighted_metrics)
             self._compile_cfg = None
             return
-        self._compile_cfg = training.CompileConfig(self, optimizer, loss, loss_weights, metrics, weighted_metrics)
+        self._compile_cfg = training_mod.CompileConfig(self, optimizer, loss, loss_weights, metrics, weighted_metrics)
         self.optimizer = self._compile_cfg.optimizer
         self._train_programs, self._test_programs = {}, {}
         self.compiled = True
@@ -78,12 +78,12 @@ class Trainer:
         xs = self._standardize_inputs(x)
         if y is None:
             raise ValueError("Training and evaluation need targets `y`")
-        ys = training.standardize_y(self, y)
+        ys = training_mod.standardize_y(self, y)
         n = {len(a) for a in xs + ys}
         if len(n) != 1:
             raise ShapeError(f"Model {self.name!r}: inputs and targets must have the same number of samples, "
                              f"received {[len(a) for a in xs]} inputs and {[len(a) for a in ys]} targets")
-        sws = training.sample_weights(self, ys, sample_weight, class_weight)
+        sws = training_mod.sample_weights(self, ys, sample_weight, class_weight)
         return xs, ys, sws
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
@@ -183,4 +183,4 @@ class Trainer:
 
 
 def training_step_program(model, ys, training):
-    return training.step_program(model, ys, training)
+    return training_mod.step_program(model, ys, training)

@@ -64,9 +64,10 @@ def _lower_step(model, y_sig, training):
             grads = autodiff(tracer.b.g, total.name, [tracer._vars[id(v)] for v in trainable])
             pairs = [(v, tracer.value(grads[tracer._vars[id(v)]])) for v in trainable
                      if grads[tracer._vars[id(v)]] is not None]
-            lr = tracer.variable(opt._lr_var)
-            step = ops.add(ops.cast(step_int, total.dtype), 1.0)
-            updates += opt.lower_updates(pairs, lr, step)
+            if pairs:  # a model without trainable weights still trains its BN statistics (as Keras)
+                lr = tracer.variable(opt._lr_var)
+                step = ops.add(ops.cast(step_int, total.dtype), 1.0)
+                updates += opt.lower_updates(pairs, lr, step)
     g = tracer.b.g
     _alias_updates(tracer, updates)
     g.outputs = [total.name] + [l.name for l in losses if l is not None] + [v.name for v in y_preds]
@@ -112,13 +113,14 @@ class CompileConfig:
         self.optimizer = optimizers_mod.get(optimizer)
         out_names = [t._history[0].name for t in model.outputs]
         self.output_names = out_names
-        self.losses = _per_output(loss, out_names, "loss", losses_mod.get)
+        shapes = [t.shape for t in model.outputs]
+        it = iter(shapes)
+        self.losses = _per_output(loss, out_names, "loss", lambda l: losses_mod.resolve_loss(l, None, next(it)))
         if all(l is None for l in self.losses):
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         self.loss_weights = _per_output(loss_weights, out_names, "loss_weights",
                                         lambda w: 1.0 if w is None else float(w))
         raw_metrics = _metrics_per_output(metrics, out_names)
-        shapes = [t.shape for t in model.outputs]
         self.metrics = [[metrics_mod.resolve_metric(m, l, s) for m in ms]
                         for ms, l, s in zip(raw_metrics, self.losses, shapes)]
         self.metric_args = (loss, loss_weights, metrics, weighted_metrics)

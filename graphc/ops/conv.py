@@ -3,6 +3,12 @@
 The kernel is im2col per image and group into a workspace, then the shared GEMM helper
 (codegen/kernels/gemm.py): ``Y_g[m, p] = sum_k W_g[m, k] * col[k, p]``. A pointwise 1x1
 convolution (stride 1, no pads) multiplies the input image directly, without im2col.
+
+Training: Conv's gradient rule emits the graphc-domain ops ConvGradInput (``W_g^T dY_g`` into a
+column workspace, then col2im) and ConvGradWeight (transposed im2col of X, then
+``dW_g += dY_g col^T``), both through the same GEMM helper, and a ReduceSum for the bias. Each
+kernel picks the operand layout whose GEMM inner loop (contiguous, vectorized) is the longer
+one: e.g. a late layer with a 3x3 output multiplies ``Y_g^T = col^T W_g^T`` and transposes.
 """
 from __future__ import annotations
 
@@ -12,12 +18,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codegen.kernels.conv import emit_fill_rows, emit_im2col, opaque
+from ..codegen.kernels.conv import emit_col2im, emit_fill_rows, emit_im2col, emit_transpose, opaque
 from ..codegen.kernels.gemm import gemm_function
 from ..codegen.loops import const, for_range, iadd, imul
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType
-from .registry import OUT_EWISE_FUSABLE, OpDef, register_op
+from .registry import OPAQUE, OUT_EWISE_FUSABLE, OpDef, register_op
 
 AUTO_PADS = ("NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER")
 
@@ -183,7 +189,17 @@ class Conv(OpDef):
         geo = conv_geometry(op, x, w)
         if self._pointwise(geo):
             return []
-        return [TensorType(x.dtype, (w.shape[1] * math.prod(geo.kernel) * math.prod(geo.out),))]
+        p, m, kdim = math.prod(geo.out), w.shape[0], w.shape[1] * math.prod(geo.kernel)
+        ws = [TensorType(x.dtype, (kdim * p,))]
+        if self._small_output(op, geo, w):  # W^T (all groups) and one group's Y^T
+            ws += [TensorType(x.dtype, (m * kdim,)), TensorType(x.dtype, (p * m // op.attrs["group"],))]
+        return ws
+
+    @classmethod
+    def _small_output(cls, op, geo, w):
+        """Few output positions, many filters per group: multiply Y_g^T = col^T W_g^T so the GEMM's
+        inner loop runs over the filters, then transpose into Y."""
+        return not cls._pointwise(geo) and math.prod(geo.out) < w.shape[0] // op.attrs["group"]
 
     def emit(self, k, op):
         b = k.b
@@ -201,7 +217,13 @@ class Conv(OpDef):
         img_in = cg * math.prod(geo.inp)  # one group's channels of one image
         gemm = gemm_function(k, dtype)
         pointwise = self._pointwise(geo)
+        small = self._small_output(op, geo, w_t)
         P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))  # see opaque(): bounds compile time
+        if small:
+            wt, yt = k.workspace[1], k.workspace[2]
+            with for_range(b, group, name="wg") as gi:
+                off = imul(b, gi, mg * kdim)
+                emit_transpose(k, k.gep(W, off, dtype), k.gep(wt, off, dtype), MG, KD, dtype)
         with for_range(b, k.dim(x_t, 0), name="n") as n:
             with for_range(b, group, name="g") as gi:
                 ng = iadd(b, imul(b, n, group), gi)
@@ -211,8 +233,261 @@ class Conv(OpDef):
                 if B is not None:  # Y = bias, then GEMM accumulates (beta = 1)
                     emit_fill_rows(k, yg, k.gep(B, imul(b, gi, mg), dtype), MG, P, dtype)
                 col = xg if pointwise else k.workspace[0]
+                if small:  # Y_g^T[p, m] = sum_kd colT[p, kd] W_g^T[kd, m]; Y_g (+)= transpose
+                    emit_im2col(k, xg, col, cg, geo, dtype, transposed=True)
+                    b.call(gemm, [P, MG, KD, col, KD, const(1), k.gep(wt, imul(b, gi, mg * kdim), dtype), MG, const(1),
+                                  yt, MG, s.c(1.0), s.c(0.0)])
+                    emit_transpose(k, yt, yg, P, MG, dtype, add=B is not None)
+                else:
+                    if not pointwise:
+                        emit_im2col(k, xg, col, cg, geo, dtype)
+                    b.call(gemm, [MG, const(p), KD, wg, KD, const(1), col, const(p), const(1), yg, const(p),
+                                  s.c(1.0), s.c(0.0 if B is None else 1.0)])
+        b.ret_void()
+
+    def grad(self, ctx, op, dys):
+        """dX = ConvGradInput(dY, W, like=X), dW = ConvGradWeight(X, dY), dB = ReduceSum(dY) over N and space."""
+        dy = dys[0]
+        x, w = ctx.inputs[0], ctx.inputs[1]
+        attrs = conv_grad_attrs(op, ctx.type(w))
+        needs = list(ctx.needs) + [False] * (3 - len(ctx.needs))
+        dx = ctx.emit("ConvGradInput", [dy, w, x], domain=DOMAIN, **attrs) if needs[0] else None
+        dw = ctx.emit("ConvGradWeight", [x, dy], domain=DOMAIN, **attrs) if needs[1] else None
+        db = None
+        if needs[2]:
+            rank = ctx.type(dy).rank
+            db = ctx.emit("ReduceSum", [dy, ctx.ints([0] + list(range(2, rank)))], keepdims=0)
+        return [dx, dw, db]
+
+
+# --- backward kernels (graphc domain) -----------------------------------------------------------
+DOMAIN = "graphc"
+_CONV_ATTRS = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": None, "pads": None,
+               "strides": None}
+
+
+def conv_grad_attrs(op, w_t):
+    """The forward Conv's attributes with ``kernel_shape`` made explicit (the weight gradient's shape)."""
+    return {**{k: op.attrs.get(k, v) for k, v in _CONV_ATTRS.items()}, "kernel_shape": list(w_t.shape[2:])}
+
+
+def _same_dims(a, b):
+    return len(a) == len(b) and all(p == q for p, q in zip(a, b))
+
+
+def _check_dy(op, dy, want):
+    if dy.rank != len(want) or not _same_dims(dy.shape, want):
+        raise ShapeError(f"op {op.name!r} ({op.op_type}): dY expected shape {tuple(want)} (the forward output), "
+                         f"received {dy}")
+
+
+def _check_group(op, c, m, group):
+    if group < 1 or c % group or m % group:
+        raise ShapeError(f"op {op.name!r} ({op.op_type}): input channels {c} and output channels {m} must be "
+                         f"multiples of group {group}")
+
+
+def conv_grad_input_reference(dy, w, x_shape, geo: Window, group: int):
+    """numpy adjoint of :func:`conv_reference` w.r.t. X: scatter-add ``W^T dY`` per kernel offset."""
+    n, c = x_shape[:2]
+    m = w.shape[0]
+    cg, mg = c // group, m // group
+    padded = tuple(i + pb + pe for i, pb, pe in zip(geo.inp, geo.pads_begin, geo.pads_end))
+    dxp = np.zeros((n, c) + padded)
+    dyg = dy.astype(np.float64).reshape((n, group, mg) + geo.out)
+    for koff in itertools.product(*map(range, geo.kernel)):
+        sl = tuple(slice(k * dl, k * dl + (o - 1) * s + 1, s)
+                   for k, dl, o, s in zip(koff, geo.dilations, geo.out, geo.strides))
+        wk = w[(slice(None), slice(None)) + koff].astype(np.float64).reshape(group, mg, cg)
+        dxp[(slice(None), slice(None)) + sl] += np.einsum("gmc,ngm...->ngc...", wk, dyg).reshape((n, c) + geo.out)
+    crop = tuple(slice(pb, pb + i) for pb, i in zip(geo.pads_begin, geo.inp))
+    return dxp[(slice(None), slice(None)) + crop].astype(dy.dtype)
+
+
+def conv_grad_weight_reference(x, dy, geo: Window, group: int):
+    """numpy weight gradient of :func:`conv_reference`: ``dY x^T`` per kernel offset, summed over N."""
+    n, c = x.shape[:2]
+    m = dy.shape[1]
+    cg, mg = c // group, m // group
+    xp = np.pad(x.astype(np.float64), [(0, 0), (0, 0)] + list(zip(geo.pads_begin, geo.pads_end)))
+    dyg = dy.astype(np.float64).reshape(n, group, mg, -1)
+    dw = np.zeros((group, mg, cg) + geo.kernel)
+    for koff in itertools.product(*map(range, geo.kernel)):
+        sl = tuple(slice(k * dl, k * dl + (o - 1) * s + 1, s)
+                   for k, dl, o, s in zip(koff, geo.dilations, geo.out, geo.strides))
+        patch = xp[(slice(None), slice(None)) + sl].reshape(n, group, cg, -1)
+        dw[(slice(None),) * 3 + koff] = np.einsum("ngmp,ngcp->gmc", dyg, patch)
+    return dw.reshape((m, cg) + geo.kernel).astype(x.dtype)
+
+
+def _col_transposed(geo, kdim):
+    """Column layout for the input gradient's GEMM: the longer of (kdim, P) runs contiguously."""
+    return kdim > math.prod(geo.out)
+
+
+@register_op("ConvGradInput", pattern=OPAQUE, domain=DOMAIN, schema=False)
+class ConvGradInput(OpDef):
+    """ConvGradInput(dY, W, like) -> dX of like's type (the adjoint of Conv w.r.t. X).
+
+    ``like`` is the forward X; only its type is used (static spatial dims, symbolic batch).
+    Attributes are the forward Conv's, with kernel_shape explicit. Per image and group the
+    kernel multiplies ``W_g^T dY_g`` into a column workspace with the shared GEMM (W read
+    transposed through its strides; or ``dY_g^T W_g`` into the transposed layout when the
+    weight rows are longer than the output) and folds it back with col2im; a pointwise
+    convolution writes the product straight into dX.
+    """
+    num_inputs = (3, 3)
+    attr_defaults = dict(_CONV_ATTRS)
+
+    def _geo(self, op, dy, w, like):
+        if w.rank != like.rank:
+            raise ShapeError(f"op {op.name!r} (ConvGradInput): W {w} and X {like} expected the same rank")
+        return window_geometry(op, like, w.shape[2:])
+
+    def infer(self, op, in_types, g):
+        dy, w, like = in_types
+        if len({dy.dtype, w.dtype, like.dtype}) != 1:
+            raise ShapeError(f"op {op.name!r} (ConvGradInput): dY, W and X must share a dtype, received {dy}, {w}, "
+                             f"{like}")
+        _static(op, w, range(w.rank), "W")
+        _static(op, like, [1], "X channel")
+        geo = self._geo(op, dy, w, like)
+        _check_group(op, like.shape[1], w.shape[0], op.attrs["group"])
+        if like.shape[1] != w.shape[1] * op.attrs["group"]:
+            raise ShapeError(f"op {op.name!r} (ConvGradInput): X channels expected W.shape[1] * group, received X "
+                             f"{like} and W {w}")
+        _check_dy(op, dy, (like.shape[0], w.shape[0]) + geo.out)
+        return [like]
+
+    def reference(self, op, dy, w, like):
+        geo = window_geometry(op, TensorType(like.dtype, like.shape), w.shape[2:])
+        return conv_grad_input_reference(dy, w, like.shape, geo, op.attrs["group"])
+
+    def workspace(self, op, in_types):
+        dy, w, like = in_types
+        geo = self._geo(op, dy, w, like)
+        if Conv._pointwise(geo):
+            return []
+        return [TensorType(dy.dtype, (w.shape[1] * math.prod(geo.kernel) * math.prod(geo.out),))]
+
+    def emit(self, k, op):
+        b = k.b
+        dy_t, w_t, x_t = k.in_types
+        dY, W, _ = k.inputs
+        dX = k.outputs[0]
+        dtype = x_t.dtype
+        s = k.scalar(dtype)
+        geo = self._geo(op, dy_t, w_t, x_t)
+        group = op.attrs["group"]
+        m, cg = w_t.shape[0], w_t.shape[1]
+        mg, p = m // group, math.prod(geo.out)
+        kdim = cg * math.prod(geo.kernel)
+        img_in = cg * math.prod(geo.inp)
+        gemm = gemm_function(k, dtype)
+        pointwise = Conv._pointwise(geo)
+        trans = not pointwise and _col_transposed(geo, kdim)
+        P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))
+        with for_range(b, k.dim(x_t, 0), name="n") as n:
+            with for_range(b, group, name="g") as gi:
+                ng = iadd(b, imul(b, n, group), gi)
+                dyg = k.gep(dY, imul(b, ng, mg * p), dtype)
+                wg = k.gep(W, imul(b, gi, mg * kdim), dtype)
+                dxg = k.gep(dX, imul(b, ng, img_in), dtype)
+                if trans:  # colT[p, kd] = sum_m dY_g[m, p] W_g[m, kd]
+                    col = k.workspace[0]
+                    b.call(gemm, [P, KD, MG, dyg, const(1), P, wg, KD, const(1), col, KD, s.c(1.0), s.c(0.0)])
+                else:  # col[kd, p] = sum_m W_g[m, kd] dY_g[m, p]
+                    col = dxg if pointwise else k.workspace[0]
+                    b.call(gemm, [KD, P, MG, wg, const(1), KD, dyg, P, const(1), col, P, s.c(1.0), s.c(0.0)])
                 if not pointwise:
-                    emit_im2col(k, xg, col, cg, geo, dtype)
-                b.call(gemm, [MG, const(p), KD, wg, KD, const(1), col, const(p), const(1), yg, const(p),
-                              s.c(1.0), s.c(0.0 if B is None else 1.0)])
+                    emit_col2im(k, col, dxg, cg, geo, dtype, transposed=trans)
+        b.ret_void()
+
+
+@register_op("ConvGradWeight", pattern=OPAQUE, domain=DOMAIN, schema=False)
+class ConvGradWeight(OpDef):
+    """ConvGradWeight(X, dY) -> dW of shape (M, C/group, *kernel_shape) (kernel_shape required).
+
+    Per image and group, with the shared GEMM: when the weight rows are at least as long as the
+    group's filter count (C/group * prod(kernel) >= M/group), the transposed column matrix of X
+    (im2col into a workspace, layout (P, C/group * prod(kernel))) gives ``dW_g += dY_g colT``
+    with unit-stride operands; otherwise (few input channels, as in a first layer) the kernel
+    accumulates ``dW_g^T += col dY_g^T`` (dY_g transposed into a workspace) so the GEMM's inner
+    loop runs over the filters, and transposes once at the end.
+    """
+    num_inputs = (2, 2)
+    attr_defaults = dict(_CONV_ATTRS)
+
+    def _geo(self, op, x):
+        if op.attrs["kernel_shape"] is None:
+            raise ShapeError(f"op {op.name!r} (ConvGradWeight): attribute kernel_shape is required")
+        return window_geometry(op, x, op.attrs["kernel_shape"])
+
+    @staticmethod
+    def _dims(op, x, dy, geo):
+        """(mg, cg, kdim, p, transposed)."""
+        group = op.attrs["group"]
+        mg, cg = dy.shape[1] // group, x.shape[1] // group
+        kdim = cg * math.prod(geo.kernel)
+        return mg, cg, kdim, math.prod(geo.out), kdim < mg
+
+    def infer(self, op, in_types, g):
+        x, dy = in_types
+        if x.dtype != dy.dtype:
+            raise ShapeError(f"op {op.name!r} (ConvGradWeight): X and dY must share a dtype, received {x}, {dy}")
+        _static(op, x, [1], "X channel")
+        _static(op, dy, [1], "dY channel")
+        geo = self._geo(op, x)
+        group = op.attrs["group"]
+        _check_group(op, x.shape[1], dy.shape[1], group)
+        _check_dy(op, dy, (x.shape[0], dy.shape[1]) + geo.out)
+        return [TensorType(x.dtype, (dy.shape[1], x.shape[1] // group) + geo.kernel)]
+
+    def reference(self, op, x, dy):
+        geo = self._geo(op, TensorType(x.dtype, x.shape))
+        return conv_grad_weight_reference(x, dy, geo, op.attrs["group"])
+
+    def workspace(self, op, in_types):
+        x, dy = in_types
+        geo = self._geo(op, x)
+        mg, cg, kdim, p, trans = self._dims(op, x, dy, geo)
+        ws = [TensorType(x.dtype, (kdim * p,))]
+        if trans:  # dY_g^T and the accumulated dW^T of every group
+            ws += [TensorType(x.dtype, (p * mg,)), TensorType(x.dtype, (dy.shape[1] * kdim,))]
+        return ws
+
+    def emit(self, k, op):
+        b = k.b
+        x_t, dy_t = k.in_types
+        X, dY = k.inputs
+        dW = k.outputs[0]
+        dtype = x_t.dtype
+        s = k.scalar(dtype)
+        geo = self._geo(op, x_t)
+        group = op.attrs["group"]
+        mg, cg, kdim, p, trans = self._dims(op, x_t, dy_t, geo)
+        img_in = cg * math.prod(geo.inp)
+        gemm = gemm_function(k, dtype)
+        P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))
+        col = k.workspace[0]
+        acc = k.workspace[2] if trans else dW
+        with for_range(b, const(dy_t.shape[1] * kdim), name="z") as i:
+            k.store(s.c(0.0), acc, i, dtype)
+        with for_range(b, k.dim(x_t, 0), name="n") as n:
+            with for_range(b, group, name="g") as gi:
+                ng = iadd(b, imul(b, n, group), gi)
+                xg = k.gep(X, imul(b, ng, img_in), dtype)
+                dyg = k.gep(dY, imul(b, ng, mg * p), dtype)
+                accg = k.gep(acc, imul(b, gi, mg * kdim), dtype)
+                emit_im2col(k, xg, col, cg, geo, dtype, transposed=not trans)
+                if trans:  # dW_g^T[kd, m] += sum_p col[kd, p] dY_g^T[p, m]
+                    dyt = k.workspace[1]
+                    emit_transpose(k, dyg, dyt, MG, P, dtype)
+                    b.call(gemm, [KD, MG, P, col, P, const(1), dyt, MG, const(1), accg, MG, s.c(1.0), s.c(1.0)])
+                else:  # dW_g[m, kd] += sum_p dY_g[m, p] colT[p, kd]
+                    b.call(gemm, [MG, KD, P, dyg, P, const(1), col, KD, const(1), accg, KD, s.c(1.0), s.c(1.0)])
+        if trans:
+            with for_range(b, group, name="g") as gi:
+                emit_transpose(k, k.gep(acc, imul(b, gi, mg * kdim), dtype), k.gep(dW, imul(b, gi, mg * kdim), dtype),
+                               KD, MG, dtype)
         b.ret_void()

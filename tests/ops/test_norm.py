@@ -56,8 +56,10 @@ def test_batchnorm_rank_and_dtype_errors():
         build_op_graph("BatchNormalization", ins, {})
 
 
-def test_batchnorm_training_mode_is_unsupported_for_now():
+def test_batchnorm_mode_and_output_count_errors():
+    """training_mode=1 is supported (tests/ops/test_grad_norm.py); other modes and running-statistics
+    outputs in inference mode are not."""
     with pytest.raises(UnsupportedOpError, match="training_mode"):
-        build_op_graph("BatchNormalization", _bn_inputs((2, 3, 4, 4)), {"training_mode": 1})
+        build_op_graph("BatchNormalization", _bn_inputs((2, 3, 4, 4)), {"training_mode": 2})
     with pytest.raises(UnsupportedOpError, match="expected 1 output"):
         build_op_graph("BatchNormalization", _bn_inputs((2, 3, 4, 4)), {}, n_out=3)

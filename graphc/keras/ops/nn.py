@@ -139,3 +139,94 @@ def batch_normalization_training(x, moving_mean, moving_variance, axis, offset=N
     moving = moving * momentum + batch * (1 - momentum) (ONNX training_mode=1 == Keras 3's update)."""
     return _bn(x, moving_mean, moving_variance, axis, offset, scale, n_out=3, epsilon=float(epsilon),
                momentum=float(momentum), training_mode=1)
+
+
+# --- one-hot and cross-entropies (Keras 3 JAX-backend numerics; from_logits uses graphc's fused ops) ---
+__all__ += ["one_hot", "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy"]
+
+
+def _ce_axis_last(xs, axis):
+    """Move ``axis`` of each tensor to the end (the fused ops reduce the last axis)."""
+    r = xs[0].ndim
+    a = axis % r
+    if a == r - 1:
+        return xs
+    perm = [i for i in range(r) if i != a] + [a]
+    return [transpose(x, perm) for x in xs]
+
+
+def _eps():
+    from .. import config
+    return float(config.epsilon())
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
+    """One-hot rows of ``num_classes`` (labels out of range give zero rows, as in Keras on JAX)."""
+    from .. import config
+    from .core import _tracer
+    if sparse:
+        raise NotImplementedError("one_hot(sparse=True) is not supported by graphc")
+    like = _tracer([x]).const(np.zeros((int(num_classes),), dtype=dtype or config.floatx()))
+    y = emit("OneHot", [x, like], domain="graphc")
+    r = y.ndim
+    a = axis % r
+    if a != r - 1:
+        y = transpose(y, list(range(a)) + [r - 1] + list(range(a, r - 1)))
+    return y
+
+
+def _check_same_shape(target, output):
+    if tuple(target.shape) != tuple(output.shape):
+        raise ValueError(f"Arguments `target` and `output` must have the same shape. Received: "
+                         f"target.shape={target.shape}, output.shape={output.shape}")
+    if len(target.shape) < 1:
+        raise ValueError(f"Arguments `target` and `output` must be at least rank 1. Received: "
+                         f"target.shape={target.shape}, output.shape={output.shape}")
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    """Elementwise binary cross-entropy; from_logits uses graphc.SigmoidBinaryCrossEntropy."""
+    from .core import clip, log, multiply, negative, add, subtract
+    _check_same_shape(target, output)
+    if from_logits:
+        return emit("SigmoidBinaryCrossEntropy", [output, target], domain="graphc")
+    eps = _eps()
+    output = clip(output, eps, 1.0 - eps)
+    bce = multiply(target, log(output))
+    bce = add(bce, multiply(subtract(1.0, target), log(subtract(1.0, output))))
+    return negative(bce)
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """-sum(target * log p) along ``axis``; from_logits uses graphc.SoftmaxCrossEntropy."""
+    from .core import clip, divide, log, multiply, negative, sum as _sum
+    _check_same_shape(target, output)
+    if from_logits:
+        output, target = _ce_axis_last([output, target], axis)
+        return emit("SoftmaxCrossEntropy", [output, target], domain="graphc")
+    eps = _eps()
+    output = divide(output, _sum(output, axis=axis, keepdims=True))
+    output = clip(output, eps, 1.0 - eps)
+    return negative(_sum(multiply(target, log(output)), axis=axis))
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    """Cross-entropy with integer class targets; from_logits uses graphc.SparseSoftmaxCrossEntropy
+    (a target outside [0, classes) gives NaN there; Keras on JAX gives 0, the runtime validates ranges)."""
+    from .core import clip, divide, log, multiply, negative, squeeze, sum as _sum
+    if len(target.shape) == len(output.shape) and target.shape[-1] == 1:
+        target = squeeze(target, axis=-1)
+    if len(output.shape) < 1:
+        raise ValueError(f"Argument `output` must be at least rank 1. Received: output.shape={output.shape}")
+    out_shape = tuple(output.shape)
+    if tuple(target.shape) != out_shape[:axis % len(out_shape)] + out_shape[axis % len(out_shape) + 1:]:
+        raise ValueError(f"Arguments `target` and `output` must have the same shape up until the last dimension: "
+                         f"target.shape={target.shape}, output.shape={output.shape}")
+    if from_logits:
+        (output,) = _ce_axis_last([output], axis)
+        return emit("SparseSoftmaxCrossEntropy", [output, target], domain="graphc")
+    eps = _eps()
+    output = divide(output, _sum(output, axis=axis, keepdims=True))
+    output = clip(output, eps, 1.0 - eps)
+    onehot = one_hot(target, output.shape[axis], axis=axis, dtype=output.dtype)
+    return negative(_sum(multiply(onehot, log(output)), axis=axis))

@@ -253,3 +253,18 @@ def test_dense_activations_by_name(name, fn):
     for n in (1, 7, 256):
         x = np.random.default_rng(n).standard_normal((n, 5)).astype(np.float32)
         assert_close(model.predict(x, verbose=0), fn((x @ k + b).astype(np.float64)), rtol=1e-5)
+
+
+def test_layer_weights_list_trainable_before_non_trainable_as_keras_3():
+    class Custom(keras.layers.Layer):
+        def build(self, input_shape):
+            self.a = self.add_weight(shape=(1,), trainable=False, name="a")
+            self.b = self.add_weight(shape=(2,), name="b")
+
+        def call(self, x):
+            return x
+
+    layer = Custom()
+    layer.build((None, 1))
+    assert [w.name for w in layer.weights] == ["b", "a"]
+    assert [w.shape for w in layer.get_weights()] == [(2,), (1,)]

@@ -181,8 +181,8 @@ def test_weight_order_trainable_first(tmp_path):
     with h5py.File(tmp_path / "o.h5", "r") as f:
         assert text(f["odd"].attrs["weight_names"]) == ["odd/w", "odd/counter"]
     with h5py.File(tmp_path / "o.weights.h5", "r") as f:
-        np.testing.assert_array_equal(f["layers/odd/vars/0"][()], weights[1])  # w
-        np.testing.assert_array_equal(f["layers/odd/vars/1"][()], weights[0])  # counter
+        np.testing.assert_array_equal(f["layers/odd/vars/0"][()], weights[0])  # w (trainable first, as Keras 3)
+        np.testing.assert_array_equal(f["layers/odd/vars/1"][()], weights[1])  # counter
     # freezing a layer changes the legacy order only through trainable_weights, as in Keras
     for suffix in (".h5", ".weights.h5"):
         dst = build()

@@ -84,8 +84,12 @@ class Layer:
 
     @property
     def weights(self):
+        """Keras 3's order: the layer's own trainable weights, then its non-trainable ones (each in
+        creation order, by how they were declared), then those of its sublayers."""
+        own = [w for w in self._weights_list if w._declared_trainable] + \
+              [w for w in self._weights_list if not w._declared_trainable]
         out, seen = [], set()
-        for w in self._weights_list + [w for layer in self._sublayers for w in layer.weights]:
+        for w in own + [w for layer in self._sublayers for w in layer.weights]:
             if id(w) not in seen:
                 seen.add(id(w))
                 out.append(w)

@@ -18,28 +18,36 @@ def _fmt_shape(shape):
 
 
 class _Binding:
-    """Buffers for one assignment of the symbolic dims: the arena and the pointer table."""
+    """One assignment of the symbolic dims: arena offsets and the pointer table.
+
+    Every binding of an Executable shares one arena (grown to the largest need), so a new batch
+    size does not map and fault in fresh memory: first touches are expensive.
+    """
 
     def __init__(self, exe, dims: tuple):
         bind = dict(zip(exe.symbols, dims))
         self.dims = np.array(dims if dims else [0], dtype=np.int64)
         self.table = np.zeros(len(exe.plan), dtype=np.uintp)
         self.out_shapes = {}
-        offsets, size = {}, 0
+        self.offsets, size = {}, 0
         for i, b in enumerate(exe.plan):
             if b.kind in ("temp", "workspace", "output"):
                 nbytes = b.type.numel(bind) * np_dtype(b.type.dtype).itemsize
                 if b.kind == "output":
                     self.out_shapes[b.name] = b.type.concrete(bind)
                     continue
-                offsets[i] = size
+                self.offsets[i] = size
                 size += -(-nbytes // _ALIGN) * _ALIGN
-        self.arena = np.empty(size + _ALIGN, dtype=np.uint8)
-        base = self.arena.ctypes.data
-        base += (-base) % _ALIGN
-        for i, off in offsets.items():
-            self.table[i] = base + off
         self.arena_bytes = size
+        self.arena_base = None  # the arena address the table was filled for
+
+    def point_into(self, arena: np.ndarray):
+        base = arena.ctypes.data
+        base += (-base) % _ALIGN
+        if base != self.arena_base:
+            for i, off in self.offsets.items():
+                self.table[i] = base + off
+            self.arena_base = base
 
 
 class Executable:
@@ -68,6 +76,7 @@ class Executable:
         if unbound:
             raise GraphError(f"symbolic dims {unbound} are not fixed by any graph input")
         self._bindings: dict[tuple, _Binding] = {}
+        self._arena = np.empty(_ALIGN, dtype=np.uint8)
         self.native_calls = 0
 
     def _check_source(self, b):
@@ -122,6 +131,9 @@ class Executable:
             bnd = self._bindings[dims] = _Binding(self, dims)
             for name, arr in self._sources.items():
                 bnd.table[self._slots[name]] = arr.ctypes.data
+        if self._arena.size < bnd.arena_bytes + _ALIGN:
+            self._arena = np.empty(bnd.arena_bytes + _ALIGN, dtype=np.uint8)
+        bnd.point_into(self._arena)
         return bnd
 
     # --- running ------------------------------------------------------------------------
@@ -141,7 +153,7 @@ class Executable:
                 o = made[name]
             elif b.kind == "output":
                 o = made[name] = np.empty(bnd.out_shapes[name], dtype=np_dtype(b.type.dtype))
-                table[self._slots[name]] = o.ctypes.data if o.size else bnd.arena.ctypes.data
+                table[self._slots[name]] = o.ctypes.data if o.size else self._arena.ctypes.data
             else:
                 o = None
             outs.append(o)

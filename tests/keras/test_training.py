@@ -217,3 +217,32 @@ def test_model_checkpoint_save_best_only_through_fit(tmp_path):
     fresh = _small_model()
     fresh.load_weights(str(path))
     assert len(fresh.get_weights()) == len(model.get_weights())
+
+
+def test_accuracy_resolves_from_target_shapes_and_multi_output_logs():
+    inp = keras.Input((4,))
+    h = keras.layers.Dense(8, activation="relu")(inp)
+    cls = keras.layers.Dense(3, activation="softmax", name="cls")(h)
+    reg = keras.layers.Dense(1, name="reg")(h)
+    model = keras.Model(inp, [cls, reg])
+    model.compile(optimizer="adam", loss=["sparse_categorical_crossentropy", "mse"], loss_weights=[1.0, 0.5],
+                  metrics=[["accuracy"], ["mae"]])
+    rng = np.random.default_rng(0)
+    x, y1, y2 = rng.standard_normal((20, 4)), rng.integers(0, 3, 20), rng.standard_normal((20, 1))
+    hist = model.fit(x, [y1, y2], epochs=2, batch_size=8, verbose=0)
+    assert set(hist.history) == {"loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae"}
+    ev = model.evaluate(x, {"cls": y1, "reg": y2}, verbose=0, return_dict=True)
+    assert ev["loss"] == pytest.approx(ev["cls_loss"] + 0.5 * ev["reg_loss"], rel=1e-5)
+    pred = model.predict(x, verbose=0)
+    assert ev["cls_accuracy"] == pytest.approx(float((pred[0].argmax(1) == y1).mean()))
+
+
+def test_class_weight_and_sample_weight_scale_the_loss():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    x, y = np.ones((4, 2), np.float32), np.array([0, 0, 1, 1])
+    base = model.test_on_batch(x, y)
+    assert model.test_on_batch(x, y, sample_weight=np.full(4, 2.0)) == pytest.approx(2 * base, rel=1e-5)
+    w0 = model.evaluate(x, y, sample_weight=np.array([1.0, 1.0, 0.0, 0.0]), verbose=0)
+    probs = model.predict(x, verbose=0)
+    assert w0 == pytest.approx(-np.log(probs[0, 0]) * 2 / 4, rel=1e-5)  # sum_over_batch_size divides by 4

@@ -84,6 +84,7 @@ class Trainer:
             raise ShapeError(f"Model {self.name!r}: inputs and targets must have the same number of samples, "
                              f"received {[len(a) for a in xs]} inputs and {[len(a) for a in ys]} targets")
         sws = training_mod.sample_weights(self, ys, sample_weight, class_weight)
+        training_mod.resolve_metrics(self._compile_cfg, ys)
         return xs, ys, sws
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):

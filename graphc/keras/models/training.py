@@ -44,13 +44,12 @@ def _lower_step(model, y_sig, training):
     x_vals, y_preds = model._trace_forward(tracer, training)
     with tracer.active():
         from .. import ops
-        y_trues, sws, losses = [], [], []
-        for i, (yp, (shape, dtype), loss) in enumerate(zip(y_preds, y_sig, cfg.losses)):
-            yt = tracer.value(tracer.b.input(f"y_true_{i}", dtype, ("N",) + tuple(shape)))
-            sw = tracer.value(tracer.b.input(f"sample_weight_{i}", yp.dtype, ("N",)))
-            y_trues.append(yt)
-            sws.append(sw)
-            losses.append(loss(yt, yp, sample_weight=sw) if loss is not None else None)
+        # graph inputs in StepProgram.run's order: x..., y_true..., sample_weight...
+        y_trues = [tracer.value(tracer.b.input(f"y_true_{i}", dtype, ("N",) + tuple(shape)))
+                   for i, (shape, dtype) in enumerate(y_sig)]
+        sws = [tracer.value(tracer.b.input(f"sample_weight_{i}", yp.dtype, ("N",))) for i, yp in enumerate(y_preds)]
+        losses = [loss(yt, yp, sample_weight=sw) if loss is not None else None
+                  for yt, yp, sw, loss in zip(y_trues, y_preds, sws, cfg.losses)]
         terms = [ops.multiply(l, float(w)) if w != 1 else l
                  for l, w in zip(losses, cfg.loss_weights) if l is not None]
         total = terms[0]
@@ -120,10 +119,22 @@ class CompileConfig:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         self.loss_weights = _per_output(loss_weights, out_names, "loss_weights",
                                         lambda w: 1.0 if w is None else float(w))
-        raw_metrics = _metrics_per_output(metrics, out_names)
-        self.metrics = [[metrics_mod.resolve_metric(m, l, s) for m in ms]
-                        for ms, l, s in zip(raw_metrics, self.losses, shapes)]
+        self._raw_metrics = _metrics_per_output(metrics, out_names)
+        self._output_shapes = shapes
+        self.metrics = None  # resolved at the first batch, from the targets' shapes (as Keras builds them)
         self.metric_args = (loss, loss_weights, metrics, weighted_metrics)
+
+
+def resolve_metrics(cfg, ys):
+    """Keras resolves "accuracy" & co. from the shapes of y_true and y_pred: do it once data is seen."""
+    if cfg.metrics is None:
+        from .. import metrics as metrics_mod
+        cfg.metrics = [[metrics_mod.resolve_metric(m, l, s, y_true_shape=(None,) + y.shape[1:]) for m in ms]
+                       for ms, l, s, y in zip(cfg._raw_metrics, cfg.losses, cfg._output_shapes, ys)]
+        for ms in cfg.metrics:  # per output: multi-output logs prefix each output's names anyway
+            for m, name in zip(ms, metrics_mod.unique_names([m.name for m in ms])):
+                m.name = name
+    return cfg.metrics
 
 
 def _per_output(value, names, what, convert):

@@ -246,3 +246,17 @@ def test_class_weight_and_sample_weight_scale_the_loss():
     w0 = model.evaluate(x, y, sample_weight=np.array([1.0, 1.0, 0.0, 0.0]), verbose=0)
     probs = model.predict(x, verbose=0)
     assert w0 == pytest.approx(-np.log(probs[0, 0]) * 2 / 4, rel=1e-5)  # sum_over_batch_size divides by 4
+
+
+def test_freezing_a_whole_base_model_for_transfer_learning():
+    base = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                             keras.layers.BatchNormalization()], name="base")
+    model = keras.Sequential([keras.Input((4,)), base, keras.layers.Dense(1)])
+    base.trainable = False
+    model.compile(optimizer="adam", loss="mse")  # Keras: recompile after changing `trainable`
+    frozen = [w.copy() for w in base.get_weights()]
+    x = np.random.default_rng(0).standard_normal((16, 4)).astype(np.float32)
+    model.fit(x, x[:, :1], epochs=2, verbose=0)
+    for a, b in zip(frozen, base.get_weights()):  # BN statistics too: a frozen BN runs in inference mode
+        np.testing.assert_array_equal(a, b)
+    assert len(model.trainable_weights) == 2 and len(model.non_trainable_weights) == 6

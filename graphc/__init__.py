@@ -10,8 +10,11 @@ from .errors import (CompileError, DTypeError, GraphcError, GraphError, Serializ
                      ShapeError, UnsupportedOpError)
 
 
-def compile(model_or_graph, passes=None, print_passes=False, opt_level=3):
-    """Lower (if a Keras model), optimize and JIT-compile; returns a ``runtime.Executable``."""
+def compile(model_or_graph, passes=None, print_passes=False, opt_level=3, fuse=None):
+    """Lower (if a Keras model), optimize and JIT-compile; returns a ``runtime.Executable``.
+
+    ``fuse=False`` (or ``GRAPHC_FUSE=0``) skips loop fusion, e.g. to compare results with and without it.
+    """
     from .ir import Graph
     from .passes import pipeline
     from .runtime import Executable
@@ -22,7 +25,10 @@ def compile(model_or_graph, passes=None, print_passes=False, opt_level=3):
         source = model_or_graph._lower_inference()
     else:
         raise TypeError(f"graphc.compile expects a keras Model or an ir.Graph, received {type(model_or_graph).__name__}")
-    optimized = pipeline.run(source, pipeline.INFERENCE if passes is None else passes, print_passes=print_passes)
+    if passes is None:
+        from .config import fuse_default
+        passes = pipeline.INFERENCE if (fuse_default() if fuse is None else fuse) else pipeline.UNFUSED
+    optimized = pipeline.run(source, passes, print_passes=print_passes)
     return Executable(optimized, opt_level=opt_level, source_graph=source)
 
 

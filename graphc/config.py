@@ -18,3 +18,7 @@ def cache_dir() -> Path | None:
 
 def num_threads() -> int:
     return int(os.environ.get("GRAPHC_NUM_THREADS", "0") or 0) or (os.cpu_count() or 1)
+
+
+def fuse_default() -> bool:
+    return os.environ.get("GRAPHC_FUSE", "1") not in ("0", "off", "false")

@@ -4,6 +4,7 @@ from . import elementwise, gemm, shape  # noqa: F401  (registers ops)
 from . import conv, pool, norm  # noqa: F401
 from . import reduce  # noqa: F401
 from . import grad  # noqa: F401  (graphc-domain backward helper ops)
+from . import fused  # noqa: F401  (loop fusion)
 from . import loss  # noqa: F401
 from . import random  # noqa: F401
 from .registry import OPSET, get, has, register_op

@@ -8,9 +8,11 @@ from .cancel_transposes import cancel_transposes
 from .count_params import count_params
 from .eliminate_dead import eliminate_dead
 from .fold_constants import fold_constants
+from .fuse_elementwise import fuse_elementwise
 from .infer_shapes import infer_shapes
 
-INFERENCE = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, eliminate_dead, count_params]
+UNFUSED = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, eliminate_dead, count_params]
+INFERENCE = UNFUSED[:-1] + [fuse_elementwise, count_params]
 
 
 def run(g, passes=INFERENCE, print_passes=False, verify=True):

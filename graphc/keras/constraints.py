@@ -6,6 +6,8 @@ optimizer's update) it emits the same formulas as IR ops.
 """
 from __future__ import annotations
 
+from .engine.serialization import deserialize_object, serialize_object
+
 import inspect
 
 import numpy as np
@@ -163,40 +165,12 @@ def _unknown(identifier):
 
 def serialize(constraint):
     """The Keras 3 serialization dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    if constraint is None:
-        return None
-    cls = type(constraint)
-    if isinstance(constraint, Constraint):
-        if _CLASSES.get(cls.__name__) is cls:
-            return {"module": "keras.constraints", "class_name": cls.__name__,
-                    "config": constraint.get_config(), "registered_name": None}
-        return {"module": cls.__module__, "class_name": cls.__name__, "config": constraint.get_config(),
-                "registered_name": cls.__name__}
-    if inspect.isfunction(constraint):
-        return {"module": constraint.__module__, "class_name": "function", "config": constraint.__name__,
-                "registered_name": constraint.__name__}
-    raise ValueError(f"Cannot serialize {constraint!r}: expected a keras.constraints.Constraint")
+    return serialize_object(constraint, Constraint, "keras.constraints", lambda cls: _CLASSES.get(cls.__name__) is cls, "constraint")
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a constraint from :func:`serialize`'s dict (``module``/``registered_name`` are ignored)."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize constraint: expected a dict with 'class_name' and 'config', "
-                         f"received {config!r}")
-    name = config["class_name"]
-    inner = config.get("config") or {}
-    custom = dict(custom_objects or {})
-    cls = custom.get(name) or _BY_NAME.get(name)
-    if cls is None and config.get("registered_name"):
-        cls = custom.get(config["registered_name"])
-    if cls is None:
-        raise _unknown(config)
-    if not inspect.isclass(cls):
-        return cls
-    try:
-        return cls.from_config(inner)
-    except TypeError as e:
-        raise ValueError(f"Could not deserialize constraint {name!r} from config {inner!r}: {e}") from None
+    return deserialize_object(config, _BY_NAME, "constraint", _unknown, custom_objects)
 
 
 def get(identifier):

@@ -18,6 +18,8 @@ Seeding follows Keras 3 exactly in its *semantics* (values are not bit-identical
 """
 from __future__ import annotations
 
+from .engine.serialization import deserialize_object, serialize_object
+
 import inspect
 import math
 import numbers
@@ -464,40 +466,12 @@ def _unknown(identifier):
 
 def serialize(initializer):
     """The Keras 3 serialization dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    if initializer is None:
-        return None
-    cls = type(initializer)
-    if isinstance(initializer, Initializer):
-        if cls in _SNAKE:
-            return {"module": "keras.initializers", "class_name": cls.__name__,
-                    "config": initializer.get_config(), "registered_name": None}
-        return {"module": cls.__module__, "class_name": cls.__name__, "config": initializer.get_config(),
-                "registered_name": cls.__name__}
-    if inspect.isfunction(initializer):
-        return {"module": initializer.__module__, "class_name": "function", "config": initializer.__name__,
-                "registered_name": initializer.__name__}
-    raise ValueError(f"Cannot serialize {initializer!r}: expected a keras.initializers.Initializer")
+    return serialize_object(initializer, Initializer, "keras.initializers", lambda cls: cls in _SNAKE, "initializer")
 
 
 def deserialize(config, custom_objects=None):
-    """Rebuild an initializer from :func:`serialize`'s dict (``module``/``registered_name`` are ignored)."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize initializer: expected a dict with 'class_name' and 'config', "
-                         f"received {config!r}")
-    name = config["class_name"]
-    inner = config.get("config") or {}
-    custom = dict(custom_objects or {})
-    cls = custom.get(name) or _BY_NAME.get(name)
-    if cls is None and config.get("registered_name"):
-        cls = custom.get(config["registered_name"])
-    if cls is None:
-        raise _unknown(config)
-    if not inspect.isclass(cls):
-        return cls
-    try:
-        return cls.from_config(inner)
-    except TypeError as e:
-        raise ValueError(f"Could not deserialize initializer {name!r} from config {inner!r}: {e}") from None
+    """Rebuild a initializer from :func:`serialize`'s dict (``module``/``registered_name`` are ignored)."""
+    return deserialize_object(config, _BY_NAME, "initializer", _unknown, custom_objects)
 
 
 def get(identifier):

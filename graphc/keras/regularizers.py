@@ -6,6 +6,8 @@ formulas to IR.
 """
 from __future__ import annotations
 
+from .engine.serialization import deserialize_object, serialize_object
+
 import inspect
 import math
 import numbers
@@ -184,40 +186,12 @@ def _unknown(identifier):
 
 def serialize(regularizer):
     """The Keras 3 serialization dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    if regularizer is None:
-        return None
-    cls = type(regularizer)
-    if isinstance(regularizer, Regularizer):
-        if _CLASSES.get(cls.__name__) is cls:
-            return {"module": "keras.regularizers", "class_name": cls.__name__,
-                    "config": regularizer.get_config(), "registered_name": None}
-        return {"module": cls.__module__, "class_name": cls.__name__, "config": regularizer.get_config(),
-                "registered_name": cls.__name__}
-    if inspect.isfunction(regularizer):
-        return {"module": regularizer.__module__, "class_name": "function", "config": regularizer.__name__,
-                "registered_name": regularizer.__name__}
-    raise ValueError(f"Cannot serialize {regularizer!r}: expected a keras.regularizers.Regularizer")
+    return serialize_object(regularizer, Regularizer, "keras.regularizers", lambda cls: _CLASSES.get(cls.__name__) is cls, "regularizer")
 
 
 def deserialize(config, custom_objects=None):
     """Rebuild a regularizer from :func:`serialize`'s dict (``module``/``registered_name`` are ignored)."""
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(f"Could not deserialize regularizer: expected a dict with 'class_name' and 'config', "
-                         f"received {config!r}")
-    name = config["class_name"]
-    inner = config.get("config") or {}
-    custom = dict(custom_objects or {})
-    cls = custom.get(name) or _BY_NAME.get(name)
-    if cls is None and config.get("registered_name"):
-        cls = custom.get(config["registered_name"])
-    if cls is None:
-        raise _unknown(config)
-    if not inspect.isclass(cls):
-        return cls
-    try:
-        return cls.from_config(inner)
-    except TypeError as e:
-        raise ValueError(f"Could not deserialize regularizer {name!r} from config {inner!r}: {e}") from None
+    return deserialize_object(config, _BY_NAME, "regularizer", _unknown, custom_objects)
 
 
 def get(identifier):

@@ -4,6 +4,7 @@ import pytest
 
 from graphc import keras
 from graphc.errors import ShapeError
+import keras_models
 from harness import assert_close
 
 
@@ -14,17 +15,7 @@ def fresh_names():
 
 
 def mnist_cnn():
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        keras.layers.Conv2D(32, (3, 3), activation="relu"),
-        keras.layers.MaxPooling2D((2, 2)),
-        keras.layers.Conv2D(64, (3, 3), activation="relu"),
-        keras.layers.MaxPooling2D((2, 2)),
-        keras.layers.Conv2D(64, (3, 3), activation="relu"),
-        keras.layers.Flatten(),
-        keras.layers.Dense(64, activation="relu"),
-        keras.layers.Dense(10, activation="softmax"),
-    ])
+    return keras_models.mnist_cnn(keras)
 
 
 @pytest.mark.parametrize("build, params", [

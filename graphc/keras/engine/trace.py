@@ -21,7 +21,28 @@ def keras_shape(shape):
     return tuple(None if isinstance(d, str) else d for d in shape)
 
 
-class SymbolicValue:
+class TracedArithmetic:
+    """Python operators as keras.ops calls, for anything a layer's call() computes with."""
+
+    def _op(self, name, *args):
+        from .. import ops
+        return getattr(ops, name)(*args)
+
+    def __add__(self, o): return self._op("add", self, o)
+    def __radd__(self, o): return self._op("add", o, self)
+    def __sub__(self, o): return self._op("subtract", self, o)
+    def __rsub__(self, o): return self._op("subtract", o, self)
+    def __mul__(self, o): return self._op("multiply", self, o)
+    def __rmul__(self, o): return self._op("multiply", o, self)
+    def __truediv__(self, o): return self._op("divide", self, o)
+    def __rtruediv__(self, o): return self._op("divide", o, self)
+    def __matmul__(self, o): return self._op("matmul", self, o)
+    def __rmatmul__(self, o): return self._op("matmul", o, self)
+    def __neg__(self): return self._op("negative", self)
+    def __pow__(self, o): return self._op("power", self, o)
+
+
+class SymbolicValue(TracedArithmetic):
     """A value in the graph being traced. Arithmetic operators emit ops."""
 
     def __init__(self, tracer: "Tracer", name: str):
@@ -50,22 +71,6 @@ class SymbolicValue:
     def __repr__(self):
         return f"<SymbolicValue %{self.name}: {self.type}>"
 
-    def _op(self, name, *args):
-        from .. import ops
-        return getattr(ops, name)(*args)
-
-    def __add__(self, o): return self._op("add", self, o)
-    def __radd__(self, o): return self._op("add", o, self)
-    def __sub__(self, o): return self._op("subtract", self, o)
-    def __rsub__(self, o): return self._op("subtract", o, self)
-    def __mul__(self, o): return self._op("multiply", self, o)
-    def __rmul__(self, o): return self._op("multiply", o, self)
-    def __truediv__(self, o): return self._op("divide", self, o)
-    def __rtruediv__(self, o): return self._op("divide", o, self)
-    def __matmul__(self, o): return self._op("matmul", self, o)
-    def __rmatmul__(self, o): return self._op("matmul", o, self)
-    def __neg__(self): return self._op("negative", self)
-    def __pow__(self, o): return self._op("power", self, o)
 
 
 class Tracer:

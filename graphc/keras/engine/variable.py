@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ShapeError
+from .trace import TracedArithmetic
 
 
-class Variable:
+class Variable(TracedArithmetic):
     """A Keras-style variable. ``value`` is the numpy buffer the runtime binds: it is never
     replaced, only assigned in place, so compiled programs always see the current weights."""
 
@@ -63,20 +64,3 @@ class Variable:
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
-
-    # arithmetic inside a layer's call (traced into IR ops)
-    def _op(self, name, *args):
-        from .. import ops
-        return getattr(ops, name)(*args)
-
-    def __add__(self, o): return self._op("add", self, o)
-    def __radd__(self, o): return self._op("add", o, self)
-    def __sub__(self, o): return self._op("subtract", self, o)
-    def __rsub__(self, o): return self._op("subtract", o, self)
-    def __mul__(self, o): return self._op("multiply", self, o)
-    def __rmul__(self, o): return self._op("multiply", o, self)
-    def __truediv__(self, o): return self._op("divide", self, o)
-    def __rtruediv__(self, o): return self._op("divide", o, self)
-    def __matmul__(self, o): return self._op("matmul", self, o)
-    def __rmatmul__(self, o): return self._op("matmul", o, self)
-    def __neg__(self): return self._op("negative", self)

@@ -177,6 +177,14 @@ class Model(Trainer, Layer):
         return self._run(self._standardize_inputs(args[0]))
 
     # --- files -----------------------------------------------------------------------------
+    def export(self, filepath, format="onnx", opset=None, optimize=False):
+        """Write the inference graph as a standard ONNX model (dynamic batch, weights as initializers)."""
+        if format != "onnx":
+            raise ValueError(f"graphc exports format='onnx'; received format={format!r}")
+        from ... import onnx as gonnx
+        from ...ir import OPSET
+        return gonnx.export(self, filepath, opset=opset or OPSET, optimize=optimize)
+
     def save_weights(self, filepath, overwrite=True):
         """Write the weights as HDF5 (Keras 3's ``.weights.h5`` layout, or the legacy ``.h5`` one), atomically."""
         from .. import saving

@@ -68,11 +68,23 @@ def _tuple(v, n, what):
     return tuple(int(a) for a in t)
 
 
-def _auto_pad(padding):
+def _padding_attrs(padding, spatial, kernel, strides, dilations):
+    """ONNX padding attributes for Keras's 'valid'/'same'. 'same' becomes explicit pads (TF's rule:
+    the extra pad at the end), which every ONNX runtime accepts, also with dilations; unknown
+    spatial sizes fall back to auto_pad SAME_UPPER."""
     p = padding.lower()
     if p not in ("valid", "same"):
         raise ValueError(f"padding must be 'valid' or 'same', received padding={padding!r}")
-    return "VALID" if p == "valid" else "SAME_UPPER"  # TF/Keras 'same' puts the extra pad at the end
+    if p == "valid":
+        return {"auto_pad": "VALID"}
+    if any(d is None for d in spatial):
+        return {"auto_pad": "SAME_UPPER"}
+    before, after = [], []
+    for n, k, s, d in zip(spatial, kernel, strides, dilations):
+        total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+        before.append(total // 2)
+        after.append(total - total // 2)
+    return {"pads": before + after}
 
 
 def _channels_first(data_format):
@@ -89,9 +101,9 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     cin = x.shape[1]
     if cin % kshape[-2]:
         raise ShapeError(f"conv: input channels {cin} are not a multiple of the kernel's {kshape[-2]}")
-    y = emit("Conv", [x, w], strides=list(_tuple(strides, r, "strides")), auto_pad=_auto_pad(padding),
-             dilations=list(_tuple(dilation_rate, r, "dilation_rate")), group=cin // kshape[-2],
-             kernel_shape=list(kshape[:r]))
+    st, dl = _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
+    y = emit("Conv", [x, w], strides=list(st), dilations=list(dl), group=cin // kshape[-2],
+             kernel_shape=list(kshape[:r]), **_padding_attrs(padding, x.shape[2:], kshape[:r], st, dl))
     return y if _channels_first(data_format) else to_channels_last(y)
 
 
@@ -100,7 +112,8 @@ def _pool(op_type, inputs, pool_size, strides, padding, data_format, **attrs):
     k = _tuple(pool_size, r, "pool_size")
     s = k if strides is None else _tuple(strides, r, "strides")
     x = inputs if _channels_first(data_format) else to_channels_first(inputs)
-    y = emit(op_type, [x], kernel_shape=list(k), strides=list(s), auto_pad=_auto_pad(padding), **attrs)
+    y = emit(op_type, [x], kernel_shape=list(k), strides=list(s),
+             **_padding_attrs(padding, x.shape[2:], k, s, (1,) * r), **attrs)
     return y if _channels_first(data_format) else to_channels_last(y)
 
 

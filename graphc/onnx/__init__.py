@@ -1,4 +1,5 @@
-"""ONNX interop: export graphc models/graphs as standard ONNX (import joins later)."""
+"""ONNX interop: export graphc models/graphs as standard ONNX, and import ONNX models."""
 from .export import export, to_model_proto
+from .import_ import OnnxModel, graph_from_onnx, load
 
-__all__ = ["export", "to_model_proto"]
+__all__ = ["export", "to_model_proto", "load", "graph_from_onnx", "OnnxModel"]

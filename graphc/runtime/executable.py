@@ -84,9 +84,11 @@ class Executable:
         if arr is None:
             raise GraphError(f"{b.kind} {b.name!r} has no data bound")
         want = np_dtype(b.type.dtype)
+        writable = b.kind != "const"  # params and states are updated in place by training
         if not (isinstance(arr, np.ndarray) and arr.dtype == want and arr.flags.c_contiguous
-                and arr.shape == b.type.shape and arr.flags.writeable):
-            raise GraphError(f"{b.kind} {b.name!r}: buffer must be a writable C-contiguous {want} array of shape "
+                and arr.shape == b.type.shape and (arr.flags.writeable or not writable)):
+            raise GraphError(f"{b.kind} {b.name!r}: buffer must be a {'writable ' if writable else ''}"
+                             f"C-contiguous {want} array of shape "
                              f"{b.type.shape}, got {type(arr).__name__} {getattr(arr, 'dtype', '')} {getattr(arr, 'shape', '')}")
         return arr
 

@@ -1,0 +1,179 @@
+"""Import: an ONNX ModelProto -> graphc IR graph, and a model object with predict/summary/weights.
+
+Older opsets are converted to graphc's opset with ``onnx.version_converter``; local functions
+(PyTorch's newer exporter emits them) are inlined. Every unsupported op is named in ONE error
+with its node, opset and the supported list. Initializers become params when they are floats
+(trainable weights), consts otherwise (shapes, axes, indices).
+"""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from ..errors import SerializationError, UnsupportedOpError
+from ..ir import OPSET, Graph, GraphBuilder, TensorType, dtype_name
+from ..ops import registry
+
+
+def _read(path_or_proto) -> onnx.ModelProto:
+    if isinstance(path_or_proto, onnx.ModelProto):
+        return path_or_proto
+    path = os.fspath(path_or_proto)
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise SerializationError(f"cannot read ONNX file {path!r}: {e}") from e
+    model = onnx.ModelProto()
+    try:
+        model.ParseFromString(data)
+    except Exception as e:  # protobuf raises DecodeError (and friends) on corrupt bytes
+        raise SerializationError(f"{path!r} is not a valid ONNX model (protobuf parse failed: {e})") from None
+    if not model.graph.node and not model.graph.output:
+        raise SerializationError(f"{path!r} is not a valid ONNX model: it has no graph")
+    for t in model.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            raise SerializationError(f"{path!r}: initializer {t.name!r} uses external data, which graphc does "
+                                     "not load; save the model with all tensors inside the file")
+    return model
+
+
+def _normalize(model: onnx.ModelProto) -> onnx.ModelProto:
+    if model.functions:
+        model = onnx.inliner.inline_local_functions(model)
+    version = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), OPSET)
+    if version < 9:
+        raise UnsupportedOpError(f"ONNX opset {version} is older than graphc supports (9 and newer)")
+    if version != OPSET:
+        try:
+            model = onnx.version_converter.convert_version(model, OPSET)
+        except Exception as e:
+            raise UnsupportedOpError(f"cannot convert the model from opset {version} to {OPSET}: {e}") from None
+    return model
+
+
+def _type(vi) -> TensorType:
+    t = vi.type.tensor_type
+    dims = []
+    for i, d in enumerate(t.shape.dim):
+        dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or f"{vi.name}_d{i}"))
+    return TensorType(dtype_name(t.elem_type), dims)
+
+
+def graph_from_onnx(path_or_proto) -> Graph:
+    model = _normalize(_read(path_or_proto))
+    g = model.graph
+    missing = [f"{n.name or n.op_type} ({n.domain + '.' if n.domain else ''}{n.op_type})" for n in g.node
+               if not registry.has(n.op_type, "" if n.domain == "ai.onnx" else n.domain)]
+    if missing:
+        raise UnsupportedOpError(f"the model uses ops graphc does not support (opset {OPSET}): {missing}. "
+                                 f"Supported: {sorted(t for (d, t) in registry.all_ops() if not d)}")
+    b = GraphBuilder(name=g.name or "onnx_model")
+    renames = {}
+    init_names = {t.name for t in g.initializer}
+    for vi in g.input:
+        if vi.name not in init_names:
+            renames[vi.name] = b.input(vi.name, _type(vi).dtype, _type(vi).shape)
+    for t in g.initializer:
+        arr = numpy_helper.to_array(t)
+        if arr.dtype.kind == "f":
+            v = b.param(t.name, dtype_name(arr.dtype), arr.shape, layer=t.name)
+            b.g.value(v).data = np.array(arr, order="C", copy=True)  # writable: training updates it
+        else:
+            v = b.const(arr, name=t.name)
+        renames[t.name] = v
+    for i, node in enumerate(g.node):
+        attrs = {}
+        for a in node.attribute:
+            val = onnx.helper.get_attribute_value(a)
+            if isinstance(val, onnx.TensorProto):
+                val = onnx.TensorProto.FromString(val.SerializeToString()) if node.op_type in ("Constant",) \
+                    else numpy_helper.to_array(val)
+            elif isinstance(val, bytes):
+                val = val.decode()
+            elif isinstance(val, list):
+                val = [v.decode() if isinstance(v, bytes) else v for v in val]
+            attrs[a.name] = val
+        where = f"node {node.name or i!r} ({node.op_type})"
+        try:
+            ins = [renames[x] if x else None for x in node.input]
+        except KeyError as e:
+            raise SerializationError(f"{where}: input {e.args[0]!r} is not produced by any node, input or "
+                                     "initializer") from None
+        try:
+            outs = b.op(node.op_type, ins, n_out=len(node.output), name=node.name or node.op_type.lower(),
+                        out_names=list(node.output), **attrs)
+        except UnsupportedOpError as e:
+            raise UnsupportedOpError(f"{where}: {e}") from None
+        for name, v in zip(node.output, outs if isinstance(outs, list) else [outs]):
+            renames[name] = v
+    for vi in g.output:
+        if vi.name not in renames:
+            raise SerializationError(f"graph output {vi.name!r} is not produced by any node")
+        b.output(renames[vi.name])
+    return b.g
+
+
+class OnnxModel:
+    """An imported ONNX model: ``predict``, ``summary``, ``get_weights``/``set_weights``, ``export``."""
+
+    def __init__(self, graph: Graph):
+        self.graph = graph
+        self.name = graph.name
+        self._exe = None
+        self.weights = [v for v in graph.values() if v.role == "param"]
+
+    def _executable(self):
+        if self._exe is None:
+            import graphc
+            self._exe = graphc.compile(self.graph)
+        return self._exe
+
+    def predict(self, x, batch_size=32, verbose=0):
+        exe = self._executable()
+        xs = [np.asarray(a) for a in (x if isinstance(x, (list, tuple)) else [x])] if not isinstance(x, dict) \
+            else [np.asarray(x[n]) for n in exe.input_names]
+        n = len(xs[0])
+        chunks = [exe.run([a[i:i + batch_size] for a in xs]) for i in range(0, max(n, 1), batch_size)]
+        outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
+        return outs[0] if len(outs) == 1 else outs
+
+    __call__ = predict
+
+    def get_weights(self):
+        return [v.data.copy() for v in self.weights]
+
+    def set_weights(self, weights):
+        if len(weights) != len(self.weights):
+            raise ValueError(f"model {self.name!r} expects {len(self.weights)} weights, received {len(weights)}")
+        for v, w in zip(self.weights, weights):
+            w = np.asarray(w)
+            if w.shape != v.data.shape:
+                raise ValueError(f"weight {v.name!r}: expected shape {v.data.shape}, received {w.shape}")
+            v.data[...] = w
+
+    def count_params(self):
+        return int(sum(v.data.size for v in self.weights))
+
+    def summary(self, print_fn=print):
+        print_fn(f'Model: "{self.name}" (imported from ONNX)')
+        for op in self.graph.ops():
+            outs = ", ".join(str(self.graph.value(v).type) for v in self.graph.op_outputs(op))
+            params = sum(self.graph.value(v).data.size for v in self.graph.op_inputs(op)
+                         if v is not None and self.graph.value(v).role == "param")
+            print_fn(f"  {op.name} ({op.op_type}) -> {outs}  params: {params:,}")
+        print_fn(f" Total params: {self.count_params():,}")
+
+    def export(self, path):
+        from .export import export
+        return export(self.graph, path)
+
+
+def load(path_or_proto) -> OnnxModel:
+    """Import an ONNX model file (or ModelProto) for inference with graphc."""
+    return OnnxModel(graph_from_onnx(path_or_proto))
+
+

@@ -90,8 +90,7 @@ def graph_from_onnx(path_or_proto) -> Graph:
         for a in node.attribute:
             val = onnx.helper.get_attribute_value(a)
             if isinstance(val, onnx.TensorProto):
-                val = onnx.TensorProto.FromString(val.SerializeToString()) if node.op_type in ("Constant",) \
-                    else numpy_helper.to_array(val)
+                val = numpy_helper.to_array(val)  # ops that keep tensors as protos convert back themselves
             elif isinstance(val, bytes):
                 val = val.decode()
             elif isinstance(val, list):

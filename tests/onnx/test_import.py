@@ -102,3 +102,12 @@ def test_dangling_input_and_external_data_are_reported(tmp_path):
                     location="ext.data", size_threshold=0)
     with pytest.raises(SerializationError, match="external data"):
         graphc.onnx.load(str(tmp_path / "ext.onnx"))
+
+
+def test_constant_nodes_and_shape_chains_fold():
+    nodes = [oh.make_node("Constant", [], ["c"], value=onnx.numpy_helper.from_array(np.array([2.0, 3.0], np.float32))),
+             oh.make_node("Mul", ["x", "c"], ["y"])]
+    graph = oh.make_graph(nodes, "g", [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 2])],
+                          [oh.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 2])])
+    m = graphc.onnx.load(oh.make_model(graph, opset_imports=[oh.make_opsetid("", 18)]))
+    np.testing.assert_allclose(m.predict(np.ones((3, 2), np.float32)), [[2, 3]] * 3)

@@ -323,6 +323,63 @@ def seq_dense(keras):
     return keras.Model(inputs, outputs)
 
 
+# -- activation / core / merging layers (issue 4 item 5) ---------------------------------------
+
+
+def activation_layers(keras):
+    """ReLU with max_value/negative_slope/threshold, PReLU (random alpha), ELU(0.7), Softmax."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(16,)),
+            keras.layers.Dense(12),
+            keras.layers.ReLU(max_value=2.0, negative_slope=0.1, threshold=0.5),
+            keras.layers.Dense(10),
+            keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(0.1, 0.5)),
+            keras.layers.Dense(8),
+            keras.layers.ELU(alpha=0.7),
+            keras.layers.Dense(6),
+            keras.layers.Softmax(),
+        ]
+    )
+
+
+def layernorm_prelu(keras):
+    """LayerNormalization (random gamma/beta) and a PReLU shared over the time axis."""
+    inputs = keras.Input(shape=(5, 6))
+    x = keras.layers.LayerNormalization()(inputs)
+    x = keras.layers.PReLU(alpha_initializer=keras.initializers.RandomUniform(0.1, 0.5), shared_axes=[1])(x)
+    x = keras.layers.LayerNormalization(axis=[1, 2], epsilon=1e-5)(x)
+    return keras.Model(inputs, x)
+
+
+def sequence_layers(keras):
+    """TimeDistributed(Dense), Permute, RepeatVector on a (5, 6) sequence."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(5, 6)),
+            keras.layers.TimeDistributed(keras.layers.Dense(4, activation="tanh")),
+            keras.layers.Permute((2, 1)),
+            keras.layers.TimeDistributed(keras.layers.Dense(3)),
+            keras.layers.Flatten(),
+            keras.layers.RepeatVector(2),
+        ]
+    )
+
+
+def dot_attention(keras):
+    """Dot-product attention with the Dot layer and keras.layers.dot (with normalize)."""
+    query = keras.Input(shape=(4, 6))
+    value = keras.Input(shape=(3, 6))
+    scores = keras.layers.Dot(axes=2)([query, value])
+    weights = keras.layers.Softmax()(scores)
+    context = keras.layers.Dot(axes=(2, 1))([weights, value])
+    q = keras.layers.Dense(5)(keras.layers.Flatten()(query))
+    v = keras.layers.Dense(5)(keras.layers.Flatten()(value))
+    cosine = keras.layers.dot([q, v], axes=1, normalize=True)
+    joined = keras.layers.concatenate([keras.layers.Flatten()(context), cosine])
+    return keras.Model([query, value], keras.layers.Dense(3)(joined))
+
+
 MODELS = {
     "churn_mlp": (churn_mlp, (11,)),
     "mnist_mlp": (mnist_mlp, (784,)),
@@ -348,4 +405,9 @@ MODELS = {
     "seq_dense": (seq_dense, (5, 16)),
     # the same model fed a different length along its None axis
     "seq_dense_len3": (seq_dense, (3, 16)),
+    # activation / core / merging layers (issue 4 item 5)
+    "activation_layers": (activation_layers, (16,)),
+    "layernorm_prelu": (layernorm_prelu, (5, 6)),
+    "sequence_layers": (sequence_layers, (5, 6)),
+    "dot_attention": (dot_attention, [(4, 6), (3, 6)]),
 }

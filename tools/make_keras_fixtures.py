@@ -261,6 +261,16 @@ DEFAULT_INSTANCES = {
     "Add": lambda: keras.layers.Add(),
     "Concatenate": lambda: keras.layers.Concatenate(),
     "Multiply": lambda: keras.layers.Multiply(),
+    # activation / core / merging layers (issue 4 item 5)
+    "ReLU": lambda: keras.layers.ReLU(),
+    "PReLU": lambda: keras.layers.PReLU(),
+    "ELU": lambda: keras.layers.ELU(),
+    "Softmax": lambda: keras.layers.Softmax(),
+    "TimeDistributed": lambda: keras.layers.TimeDistributed(keras.layers.Dense(1)),
+    "RepeatVector": lambda: keras.layers.RepeatVector(2),
+    "Permute": lambda: keras.layers.Permute((2, 1)),
+    "Dot": lambda: keras.layers.Dot(axes=1),
+    "LayerNormalization": lambda: keras.layers.LayerNormalization(),
 }
 
 

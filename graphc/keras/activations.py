@@ -1,18 +1,26 @@
 """``keras.activations``: activation functions by name, traced into IR ops (Keras 3 formulas)."""
 from __future__ import annotations
 
-from ..errors import UnsupportedOpError
 from . import ops
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
-    if threshold:
-        raise UnsupportedOpError(f"relu(threshold={threshold}) is not supported yet; use threshold=0")
-    if negative_slope and max_value is None:
-        return ops.leaky_relu(x, negative_slope)
-    y = ops.relu(x) if max_value is None else ops.clip(x, 0.0, float(max_value))
+    """Keras 3's relu: x where x > threshold (else 0), clipped at max_value, minus
+    negative_slope * relu(threshold - x)."""
+    if not threshold:
+        if negative_slope and max_value is None:
+            return ops.leaky_relu(x, negative_slope)
+        y = ops.relu(x) if max_value is None else ops.clip(x, 0.0, float(max_value))
+        if negative_slope:
+            y = ops.subtract(y, ops.multiply(ops.relu(ops.negative(x)), float(negative_slope)))
+        return y
+    from .ops.core import emit
+    step = ops.relu(emit("Sign", [ops.subtract(x, float(threshold))]))  # 1.0 where x > threshold, else 0.0
+    y = ops.multiply(x, step)
+    if max_value is not None:
+        y = ops.clip(y, 0.0, float(max_value))
     if negative_slope:
-        y = ops.subtract(y, ops.multiply(ops.relu(ops.negative(x)), float(negative_slope)))
+        y = ops.subtract(y, ops.multiply(ops.relu(ops.subtract(float(threshold), x)), float(negative_slope)))
     return y
 
 

@@ -204,3 +204,9 @@ for _t, _rule in (
         ("Clip", _grad_clip), ("Pow", _grad_pow), ("Sum", _grad_add), ("Mean", _grad_mean),
         ("Max", _grad_extremum), ("Min", _grad_extremum)):
     _set_grad(_t, _rule)
+
+
+# --- Sign (Keras relu's threshold: x > t <=> Relu(Sign(x - t)) == 1); its gradient is 0 -----------
+_unary("Sign", lambda op, x: np.sign(x),
+       lambda s, op, x: s.select(s.cmp(">", x, 0.0), 1.0, s.select(s.cmp("<", x, 0.0), -1.0, x)))
+_set_grad("Sign", lambda ctx, op, dys: [ctx.emit("Mul", [dys[0], ctx.const(0.0, ctx.type(dys[0]).dtype)])])

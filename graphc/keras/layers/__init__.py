@@ -15,6 +15,18 @@ from .reshaping.reshape import Reshape
 from ..engine.layer import Layer
 from ..engine.input_spec import InputSpec
 
+# activation / core / merging layers of issue 4 item 5
+from .activations.elu import ELU
+from .activations.prelu import PReLU
+from .activations.relu import ReLU
+from .activations.softmax import Softmax
+from .core.lambda_layer import Lambda
+from .core.layer_normalization import LayerNormalization
+from .core.permute import Permute
+from .core.repeat_vector import RepeatVector
+from .core.time_distributed import TimeDistributed
+from .merging import Dot, dot
+
 Convolution2D = Conv2D
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -229,3 +229,18 @@ def test_layernorm_prelu_model_trains():
     loss = hist.history["loss"]
     assert np.all(np.isfinite(loss)) and loss[-1] < 0.7 * loss[0], loss
     assert not np.array_equal(model.layers[2].get_weights()[0], alpha0)  # alpha is trained
+
+
+def test_lambda_config_uses_keras_function_format():
+    named = L.Lambda(np.negative)
+    cfg = named.get_config()
+    assert cfg["function"] == {"module": "numpy", "class_name": "function", "config": "negative",
+                               "registered_name": "negative"}
+    scale = 3.0
+    lam = L.Lambda(lambda t, k=2.0: keras.ops.multiply(t, k * scale))
+    cfg = lam.get_config()
+    assert cfg["function"]["class_name"] == "__lambda__" and cfg["function"]["config"]["closure"] == (3.0,)
+    with pytest.raises(ValueError, match="safe_mode"):
+        L.Lambda.from_config(cfg)
+    again = L.Lambda.from_config(cfg, safe_mode=False)
+    _check(again, (4,), lambda x: 6.0 * x)

@@ -380,6 +380,136 @@ def dot_attention(keras):
     return keras.Model([query, value], keras.layers.Dense(3)(joined))
 
 
+# -- 1-D/3-D convolution, depthwise/separable convolution, pooling, padding, cropping, upsampling --
+
+
+def conv1d_causal(keras):
+    """Conv1D causal (dilated) and same/strided, MaxPooling1D() defaults, AveragePooling1D same,
+    GlobalMaxPooling1D -> Dense."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(16, 3)),
+            keras.layers.Conv1D(6, 3, padding="causal", dilation_rate=2, activation="relu"),
+            keras.layers.Conv1D(5, 4, strides=2, padding="same"),
+            keras.layers.MaxPooling1D(),
+            keras.layers.AveragePooling1D(3, strides=1, padding="same"),
+            keras.layers.Conv1D(4, 2, padding="causal"),
+            keras.layers.GlobalMaxPooling1D(),
+            keras.layers.Dense(2),
+        ]
+    )
+
+
+def conv1d_channels_first(keras):
+    """data_format="channels_first" through Conv1D, the MaxPool1D/AvgPool1D aliases and
+    GlobalAvgPool1D(keepdims=True)."""
+    cf = "channels_first"
+    return keras.Sequential(
+        [
+            keras.Input(shape=(3, 12)),
+            keras.layers.Conv1D(4, 3, data_format=cf, activation="tanh"),
+            keras.layers.MaxPool1D(2, data_format=cf),
+            keras.layers.AvgPool1D(2, strides=1, data_format=cf),
+            keras.layers.Conv1D(6, 2, padding="causal", data_format=cf),
+            keras.layers.GlobalAvgPool1D(data_format=cf, keepdims=True),
+            keras.layers.Flatten(),
+        ]
+    )
+
+
+def conv3d_pool(keras):
+    """Conv3D same/valid, MaxPooling3D, AveragePooling3D same, ZeroPadding3D, Cropping3D,
+    UpSampling3D, and both 3-D global pools concatenated."""
+    inputs = keras.Input(shape=(6, 6, 6, 2))
+    x = keras.layers.Conv3D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.MaxPooling3D()(x)
+    x = keras.layers.ZeroPadding3D(((1, 0), (0, 1), 1))(x)
+    x = keras.layers.Conv3D(3, (2, 2, 3), strides=(1, 2, 1))(x)
+    x = keras.layers.UpSampling3D((1, 2, 2))(x)
+    x = keras.layers.Cropping3D(((0, 1), (1, 0), (0, 1)))(x)
+    x = keras.layers.AveragePooling3D(2, strides=1, padding="same")(x)
+    avg = keras.layers.GlobalAveragePooling3D()(x)
+    mx = keras.layers.GlobalMaxPool3D()(x)
+    return keras.Model(inputs, keras.layers.concatenate([avg, mx]))
+
+
+def depthwise_separable(keras):
+    """DepthwiseConv2D (depth_multiplier 2), SeparableConv2D same/strided with depth_multiplier,
+    DepthwiseConv2D with dilation and no bias (the MobileNet/Xception building blocks)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(10, 10, 3)),
+            keras.layers.DepthwiseConv2D(3, depth_multiplier=2, activation="relu"),
+            keras.layers.SeparableConv2D(8, 3, strides=2, padding="same", depth_multiplier=2),
+            keras.layers.DepthwiseConv2D((2, 2), dilation_rate=2, padding="same", use_bias=False),
+            keras.layers.SeparableConv2D(4, (2, 3), activation="tanh"),
+            keras.layers.GlobalAveragePooling2D(),
+        ]
+    )
+
+
+def separable_conv1d(keras):
+    """SeparableConv1D (depth_multiplier 2, same), DepthwiseConv1D, SeparableConv1D strided."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(12, 4)),
+            keras.layers.SeparableConv1D(6, 3, padding="same", depth_multiplier=2, activation="relu"),
+            keras.layers.DepthwiseConv1D(3, depth_multiplier=3),
+            keras.layers.SeparableConv1D(5, 2, strides=2),
+        ]
+    )
+
+
+def channels_first_2d(keras):
+    """data_format="channels_first" on Conv2D, DepthwiseConv2D, SeparableConv2D, ZeroPadding2D,
+    Cropping2D, UpSampling2D, MaxPooling2D and GlobalMaxPooling2D."""
+    cf = "channels_first"
+    return keras.Sequential(
+        [
+            keras.Input(shape=(3, 9, 8)),
+            keras.layers.ZeroPadding2D((1, 2), data_format=cf),
+            keras.layers.Conv2D(4, 3, data_format=cf, activation="relu"),
+            keras.layers.DepthwiseConv2D(3, depth_multiplier=2, data_format=cf),
+            keras.layers.Cropping2D(((1, 0), (0, 2)), data_format=cf),
+            keras.layers.UpSampling2D((2, 1), data_format=cf),
+            keras.layers.SeparableConv2D(5, 3, padding="same", data_format=cf),
+            keras.layers.MaxPooling2D(data_format=cf),
+            keras.layers.GlobalMaxPooling2D(data_format=cf),
+        ]
+    )
+
+
+def pad_crop_upsample(keras):
+    """ZeroPadding1D/2D (int, symmetric pairs, (before, after) pairs), Cropping1D/2D, UpSampling1D/2D."""
+    seq = keras.Input(shape=(7, 3))
+    s = keras.layers.ZeroPadding1D((2, 1))(seq)
+    s = keras.layers.UpSampling1D(3)(s)
+    s = keras.layers.Conv1D(4, 3)(s)
+    s = keras.layers.Cropping1D((1, 2))(s)
+    s = keras.layers.ZeroPadding1D()(s)
+    img = keras.Input(shape=(6, 5, 2))
+    x = keras.layers.ZeroPadding2D(((1, 2), (0, 1)))(img)
+    x = keras.layers.Conv2D(4, 3)(x)
+    x = keras.layers.UpSampling2D()(x)
+    x = keras.layers.Cropping2D(((1, 0), (2, 1)))(x)
+    x = keras.layers.ZeroPadding2D(1)(x)
+    x = keras.layers.UpSampling2D(size=(1, 2))(x)
+    x = keras.layers.Cropping2D(2)(x)
+    return keras.Model([seq, img], [s, x])
+
+
+def unet_tiny(keras):
+    """A tiny U-Net: conv, pool, conv, UpSampling2D, concatenate with the skip connection, conv."""
+    inputs = keras.Input(shape=(8, 8, 2))
+    c1 = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    p1 = keras.layers.MaxPooling2D()(c1)
+    c2 = keras.layers.SeparableConv2D(8, 3, padding="same", activation="relu")(p1)
+    u1 = keras.layers.UpSampling2D()(c2)
+    m = keras.layers.concatenate([c1, u1])
+    outputs = keras.layers.Conv2D(1, 1, activation="sigmoid")(m)
+    return keras.Model(inputs, outputs)
+
+
 MODELS = {
     "churn_mlp": (churn_mlp, (11,)),
     "mnist_mlp": (mnist_mlp, (784,)),
@@ -410,4 +540,13 @@ MODELS = {
     "layernorm_prelu": (layernorm_prelu, (5, 6)),
     "sequence_layers": (sequence_layers, (5, 6)),
     "dot_attention": (dot_attention, [(4, 6), (3, 6)]),
+    # 1-D/3-D convolution, depthwise/separable convolution, pooling, padding, cropping, upsampling
+    "conv1d_causal": (conv1d_causal, (16, 3)),
+    "conv1d_channels_first": (conv1d_channels_first, (3, 12)),
+    "conv3d_pool": (conv3d_pool, (6, 6, 6, 2)),
+    "depthwise_separable": (depthwise_separable, (10, 10, 3)),
+    "separable_conv1d": (separable_conv1d, (12, 4)),
+    "channels_first_2d": (channels_first_2d, (3, 9, 8)),
+    "pad_crop_upsample": (pad_crop_upsample, [(7, 3), (6, 5, 2)]),
+    "unet_tiny": (unet_tiny, (8, 8, 2)),
 }

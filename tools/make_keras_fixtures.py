@@ -271,6 +271,30 @@ DEFAULT_INSTANCES = {
     "Permute": lambda: keras.layers.Permute((2, 1)),
     "Dot": lambda: keras.layers.Dot(axes=1),
     "LayerNormalization": lambda: keras.layers.LayerNormalization(),
+    # 1-D/3-D convolution, depthwise/separable convolution, pooling, padding, cropping, upsampling
+    "Conv1D": lambda: keras.layers.Conv1D(1, 3),
+    "Conv3D": lambda: keras.layers.Conv3D(1, 3),
+    "DepthwiseConv1D": lambda: keras.layers.DepthwiseConv1D(3),
+    "DepthwiseConv2D": lambda: keras.layers.DepthwiseConv2D(3),
+    "SeparableConv1D": lambda: keras.layers.SeparableConv1D(1, 3),
+    "SeparableConv2D": lambda: keras.layers.SeparableConv2D(1, 3),
+    "MaxPooling1D": lambda: keras.layers.MaxPooling1D(),
+    "MaxPooling3D": lambda: keras.layers.MaxPooling3D(),
+    "AveragePooling1D": lambda: keras.layers.AveragePooling1D(2),  # pool_size is required
+    "AveragePooling3D": lambda: keras.layers.AveragePooling3D(2),  # pool_size is required
+    "GlobalMaxPooling1D": lambda: keras.layers.GlobalMaxPooling1D(),
+    "GlobalMaxPooling3D": lambda: keras.layers.GlobalMaxPooling3D(),
+    "GlobalAveragePooling1D": lambda: keras.layers.GlobalAveragePooling1D(),
+    "GlobalAveragePooling3D": lambda: keras.layers.GlobalAveragePooling3D(),
+    "ZeroPadding1D": lambda: keras.layers.ZeroPadding1D(),
+    "ZeroPadding2D": lambda: keras.layers.ZeroPadding2D(),
+    "ZeroPadding3D": lambda: keras.layers.ZeroPadding3D(),
+    "Cropping1D": lambda: keras.layers.Cropping1D(),
+    "Cropping2D": lambda: keras.layers.Cropping2D(),
+    "Cropping3D": lambda: keras.layers.Cropping3D(),
+    "UpSampling1D": lambda: keras.layers.UpSampling1D(),
+    "UpSampling2D": lambda: keras.layers.UpSampling2D(),
+    "UpSampling3D": lambda: keras.layers.UpSampling3D(),
 }
 
 

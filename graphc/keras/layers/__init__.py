@@ -29,4 +29,18 @@ from .merging import Dot, dot
 
 Convolution2D = Conv2D
 
+# convolution, pooling and spatial reshaping layers (1-D/3-D, depthwise, separable, padding, cropping, upsampling)
+from .convolutional.conv1d import Conv1D, Convolution1D
+from .convolutional.conv3d import Conv3D, Convolution3D
+from .convolutional.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D
+from .convolutional.separable_conv import (SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
+                                           SeparableConvolution2D)
+from .pooling.pooling1d import (AveragePooling1D, AvgPool1D, GlobalAveragePooling1D, GlobalAvgPool1D,
+                                GlobalMaxPool1D, GlobalMaxPooling1D, MaxPool1D, MaxPooling1D)
+from .pooling.pooling3d import (AveragePooling3D, AvgPool3D, GlobalAveragePooling3D, GlobalAvgPool3D,
+                                GlobalMaxPool3D, GlobalMaxPooling3D, MaxPool3D, MaxPooling3D)
+from .reshaping.cropping import Cropping1D, Cropping2D, Cropping3D
+from .reshaping.up_sampling import UpSampling1D, UpSampling2D, UpSampling3D
+from .reshaping.zero_padding import ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
+
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from ... import activations, config, constraints, initializers, ops, regularizers
 from ...engine.input_spec import InputSpec
 from ...engine.layer import Layer, add_activity_penalty
@@ -12,10 +14,21 @@ def normalize_tuple(value, n, name):
     return t
 
 
+def causal_pad(x, n):
+    """Zeros before the last axis of a channels_first tensor (causal padding of a 1-D conv)."""
+    if n == 0:
+        return x
+    from ...ops.core import emit
+    pads = [0] * (2 * x.ndim)  # every axis, no `axes` input (onnxruntime mishandles Pad's axes)
+    pads[x.ndim - 1] = n
+    return emit("Pad", [x, x.tracer.const(np.asarray(pads, dtype=np.int64))], mode="constant")
+
+
 class BaseConv(Layer):
     """N-D convolution (``rank`` spatial axes). Kernel shape (*kernel_size, in // groups, filters)."""
 
     rank = 2
+    paddings = ("valid", "same")  # Conv1D adds "causal"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
                  groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
@@ -29,8 +42,9 @@ class BaseConv(Layer):
         self.strides = normalize_tuple(strides, r, "strides")
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
         self.padding = padding.lower()
-        if self.padding not in ("valid", "same"):
-            raise ValueError(f"The `padding` argument must be one of 'valid', 'same'. Received: padding={padding}")
+        if self.padding not in self.paddings:
+            raise ValueError(f"The `padding` argument must be one of {', '.join(repr(p) for p in self.paddings)}. "
+                             f"Received: padding={padding}")
         self.data_format = data_format or config.image_data_format()
         self.activation = activations.get(activation)
         self.use_bias = use_bias
@@ -66,12 +80,19 @@ class BaseConv(Layer):
 
     def call(self, inputs):
         cf = self.data_format == "channels_first"
-        x = inputs if cf else ops.to_channels_first(inputs)
-        y = ops.conv(x, self.kernel, self.strides, self.padding, "channels_first", self.dilation_rate)
+        x, padding = self._explicit_padding(inputs if cf else ops.to_channels_first(inputs))
+        y = ops.conv(x, self.kernel, self.strides, padding, "channels_first", self.dilation_rate)
         if self.bias is not None:
             y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
         y = self.activation(y)  # in NCHW, before the layout transpose (fewer transposes to cancel)
         return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+
+    def _explicit_padding(self, x):
+        """(channels_first input, padding for ops.conv); Conv1D's "causal" pads here and convolves "valid"."""
+        if self.padding == "causal":
+            x = causal_pad(x, (self.kernel_size[0] - 1) * self.dilation_rate[0])
+            return x, "valid"
+        return x, self.padding
 
     def get_config(self):
         return {**super().get_config(), "filters": self.filters, "kernel_size": self.kernel_size,

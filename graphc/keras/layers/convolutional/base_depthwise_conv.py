@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from ... import activations, config, constraints, initializers, ops, regularizers
+from ...engine.input_spec import InputSpec
+from ...engine.layer import Layer, add_activity_penalty
+from .base_conv import normalize_tuple
+
+
+def check_padding(padding, allowed=("valid", "same")):
+    p = padding.lower()
+    if p not in allowed:
+        raise ValueError(f"The `padding` argument must be one of {', '.join(repr(a) for a in allowed)}. "
+                         f"Received: padding={padding}")
+    return p
+
+
+def depthwise_conv(x, kernel, strides, padding, dilation_rate):
+    """Depthwise convolution of a channels_first ``x`` with a Keras kernel (*k, cin, depth_multiplier):
+    one ONNX Conv with group=cin; output channel c * depth_multiplier + m (Keras's order)."""
+    *k, cin, dm = kernel.shape
+    w = ops.reshape(kernel, tuple(k) + (1, cin * dm))
+    return ops.conv(x, w, strides, padding, "channels_first", dilation_rate)
+
+
+class BaseDepthwiseConv(Layer):
+    """N-D depthwise convolution: kernel (*kernel_size, in_channels, depth_multiplier), bias
+    (in_channels * depth_multiplier,)."""
+
+    rank = 2
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        r = self.rank
+        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+            raise ValueError(f"Invalid value for argument `depth_multiplier`. Expected a strictly positive "
+                             f"value. Received depth_multiplier={depth_multiplier}.")
+        self.depth_multiplier = depth_multiplier
+        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+        self.strides = normalize_tuple(strides, r, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+        self.padding = check_padding(padding)
+        self.data_format = data_format or config.image_data_format()
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=r + 2)
+
+    @property
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else -1
+
+    def build(self, input_shape):
+        cin = input_shape[self._channel_axis]
+        if cin is None:
+            raise ValueError(f"Layer {self.name!r}: the channel axis of the input must be defined. "
+                             f"Received input_shape={tuple(input_shape)}")
+        self.kernel = self.add_weight(shape=self.kernel_size + (cin, self.depth_multiplier), name="kernel",
+                                      initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
+                                      constraint=self.depthwise_constraint)
+        self.bias = self.add_weight(shape=(cin * self.depth_multiplier,), name="bias",
+                                    initializer=self.bias_initializer, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint) if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={self._channel_axis: cin})
+        self.built = True
+
+    def call(self, inputs):
+        cf = self.data_format == "channels_first"
+        x = inputs if cf else ops.to_channels_first(inputs)
+        y = depthwise_conv(x, self.kernel, self.strides, self.padding, self.dilation_rate)
+        if self.bias is not None:
+            y = ops.add(y, ops.reshape(self.bias, (self.bias.shape[0],) + (1,) * self.rank))
+        y = self.activation(y)
+        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "kernel_size": self.kernel_size,
+                "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+                "dilation_rate": self.dilation_rate, "activation": activations.serialize(self.activation),
+                "use_bias": self.use_bias,
+                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

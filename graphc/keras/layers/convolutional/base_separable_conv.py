@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+from ... import activations, config, constraints, initializers, ops, regularizers
+from ...engine.input_spec import InputSpec
+from ...engine.layer import Layer, add_activity_penalty
+from .base_conv import normalize_tuple
+from .base_depthwise_conv import check_padding, depthwise_conv
+
+
+class BaseSeparableConv(Layer):
+    """Depthwise convolution (strides, padding, dilation) then a 1x..x1 pointwise convolution to ``filters``:
+    depthwise_kernel (*kernel_size, in, depth_multiplier), pointwise_kernel (1, ..., in * depth_multiplier,
+    filters), bias (filters,)."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
+                 depth_multiplier=1, activation=None, use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        r = self.rank
+        if not isinstance(filters, int) or filters <= 0:
+            raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
+                             f"Received filters={filters}.")
+        if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
+            raise ValueError(f"Invalid value for argument `depth_multiplier`. Expected a strictly positive "
+                             f"value. Received depth_multiplier={depth_multiplier}.")
+        self.depth_multiplier = depth_multiplier
+        self.filters = filters
+        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+        self.strides = normalize_tuple(strides, r, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+        self.padding = check_padding(padding)
+        self.data_format = data_format or config.image_data_format()
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.depthwise_initializer = initializers.get(depthwise_initializer)
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.pointwise_constraint = constraints.get(pointwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        self.input_spec = InputSpec(min_ndim=r + 2)
+
+    @property
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else -1
+
+    def build(self, input_shape):
+        cin = input_shape[self._channel_axis]
+        if cin is None:
+            raise ValueError(f"Layer {self.name!r}: the channel axis of the input must be defined. "
+                             f"Received input_shape={tuple(input_shape)}")
+        dm = self.depth_multiplier
+        self.depthwise_kernel = self.add_weight(
+            shape=self.kernel_size + (cin, dm), name="depthwise_kernel", initializer=self.depthwise_initializer,
+            regularizer=self.depthwise_regularizer, constraint=self.depthwise_constraint)
+        self.pointwise_kernel = self.add_weight(
+            shape=(1,) * self.rank + (cin * dm, self.filters), name="pointwise_kernel",
+            initializer=self.pointwise_initializer, regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint)
+        self.bias = self.add_weight(shape=(self.filters,), name="bias", initializer=self.bias_initializer,
+                                    regularizer=self.bias_regularizer, constraint=self.bias_constraint) \
+            if self.use_bias else None
+        self.input_spec = InputSpec(min_ndim=self.rank + 2, axes={self._channel_axis: cin})
+        self.built = True
+
+    def call(self, inputs):
+        cf = self.data_format == "channels_first"
+        x = inputs if cf else ops.to_channels_first(inputs)
+        y = depthwise_conv(x, self.depthwise_kernel, self.strides, self.padding, self.dilation_rate)
+        y = ops.conv(y, self.pointwise_kernel, 1, "valid", "channels_first", 1)
+        if self.bias is not None:
+            y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
+        y = self.activation(y)
+        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+
+    def get_config(self):
+        return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
+                "kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
+                "data_format": self.data_format, "dilation_rate": self.dilation_rate,
+                "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
+                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
+                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
+                "bias_initializer": initializers.serialize(self.bias_initializer),
+                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+                "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
+                "bias_constraint": constraints.serialize(self.bias_constraint)}

@@ -244,3 +244,27 @@ def test_lambda_config_uses_keras_function_format():
         L.Lambda.from_config(cfg)
     again = L.Lambda.from_config(cfg, safe_mode=False)
     _check(again, (4,), lambda x: 6.0 * x)
+
+
+# dataset paths of real Keras 3's model.save_weights("x.weights.h5") for these fixture models
+# (recorded from Keras 3 with the builders in keras_models.py)
+KERAS_WEIGHTS_H5_LAYOUT = {
+    "sequence_layers": ["layers/time_distributed/layer/vars/0", "layers/time_distributed/layer/vars/1",
+                        "layers/time_distributed_1/layer/vars/0", "layers/time_distributed_1/layer/vars/1"],
+    "layernorm_prelu": ["layers/layer_normalization/vars/0", "layers/layer_normalization/vars/1",
+                        "layers/layer_normalization_1/vars/0", "layers/layer_normalization_1/vars/1",
+                        "layers/p_re_lu/vars/0"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERAS_WEIGHTS_H5_LAYOUT))
+def test_weights_h5_layout_matches_keras(name, tmp_path):
+    import h5py
+    import keras_models
+    keras.backend.clear_session()
+    model = keras_models.MODELS[name][0](keras)
+    model.save_weights(tmp_path / "m.weights.h5")
+    found = []
+    with h5py.File(tmp_path / "m.weights.h5", "r") as f:
+        f.visititems(lambda k, v: found.append(k) if isinstance(v, h5py.Dataset) else None)
+    assert found == KERAS_WEIGHTS_H5_LAYOUT[name]

@@ -412,3 +412,14 @@ def test_weights_file_round_trip(tmp_path, name, suffix):
     saving.load_weights(dst, str(tmp_path / f"m{suffix}"))
     for got, want in zip(dst.get_weights(), expected):
         np.testing.assert_array_equal(got, want)
+
+
+def test_padding_cropping_upsampling_stay_in_nchw_between_convs():
+    """The spatial layers work in the IR's NCHW layout, so the layout pass cancels every activation
+    Transpose between convolutions: only the model's two boundaries and the kernels' own remain."""
+    from graphc.onnx import to_model_proto
+    model = keras.Sequential([keras.Input((6, 6, 2)), L.Conv2D(3, 3), L.ZeroPadding2D(1), L.Conv2D(3, 3),
+                              L.UpSampling2D(), L.Cropping2D(1), L.Conv2D(2, 1)])
+    nodes = to_model_proto(model, optimize=True).graph.node
+    transposed = [n.input[0] for n in nodes if n.op_type == "Transpose"]
+    assert sum(1 for t in transposed if not t.endswith(".kernel")) == 2, transposed

@@ -4,7 +4,7 @@ from ... import config
 from ...engine.input_spec import InputSpec
 from ...engine.layer import Layer
 from ...ops.core import emit
-from .spatial import int_const, pair, pairs, spatial_axes
+from .spatial import in_channels_first, int_const, pair, pairs, spatial_axes
 
 _END = 2 ** 62  # "to the end" for ONNX Slice
 
@@ -24,16 +24,19 @@ class BaseCropping(Layer):
         return (self.cropping,) if self.rank == 1 else self.cropping
 
     def call(self, inputs):
-        axes = spatial_axes(self.rank, self.data_format)
-        crops = self._pairs()
-        for a, (c0, c1) in zip(axes, crops):
+        for a, (c0, c1) in zip(spatial_axes(self.rank, self.data_format), self._pairs()):
             d = inputs.shape[a]
             if d is not None and c0 + c1 >= d:
                 raise ValueError(f"Layer {self.name!r}: values in `cropping` argument should be smaller than the "
                                  f"corresponding spatial dimension of the input. Received: "
                                  f"inputs.shape={tuple(inputs.shape)}, cropping={self.cropping}")
-        return emit("Slice", [inputs, int_const(inputs, [c0 for c0, _ in crops]),
-                              int_const(inputs, [-c1 if c1 else _END for _, c1 in crops]), int_const(inputs, axes)])
+        return in_channels_first(inputs, self.data_format, self._crop)
+
+    def _crop(self, x):
+        crops = self._pairs()
+        return emit("Slice", [x, int_const(x, [c0 for c0, _ in crops]),
+                              int_const(x, [-c1 if c1 else _END for _, c1 in crops]),
+                              int_const(x, spatial_axes(self.rank, "channels_first"))])
 
     def get_config(self):
         cfg = {**super().get_config(), "cropping": self.cropping}

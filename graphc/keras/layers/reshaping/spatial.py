@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ... import ops
+
 
 def pair(value, what):
     """int -> (v, v); a pair of non-negative ints -> itself (Keras's standardize_tuple(allow_zero=True))."""
@@ -34,3 +36,11 @@ def spatial_axes(rank, data_format, ndim=None):
 
 def int_const(x, values):
     return x.tracer.const(np.asarray(values, dtype=np.int64))
+
+
+def in_channels_first(x, data_format, fn):
+    """``fn`` applied to ``x`` in the IR's NCHW layout: a channels_last tensor is transposed there and back,
+    so the layout pass cancels these Transposes against those of neighbouring conv/pool layers."""
+    if data_format == "channels_first":
+        return fn(x)
+    return ops.to_channels_last(fn(ops.to_channels_first(x)))

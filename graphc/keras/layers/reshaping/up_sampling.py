@@ -7,7 +7,7 @@ from ...engine.input_spec import InputSpec
 from ...engine.layer import Layer
 from ...ops.core import emit
 from ..convolutional.base_conv import normalize_tuple
-from .spatial import int_const, spatial_axes
+from .spatial import in_channels_first, int_const, spatial_axes
 
 _INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic", "area")
 
@@ -43,7 +43,7 @@ class UpSampling1D(Layer):
         self.input_spec = InputSpec(ndim=3)
 
     def call(self, inputs):
-        return repeat_spatial(inputs, [1], [self.size])
+        return in_channels_first(inputs, "channels_last", lambda x: repeat_spatial(x, [2], [self.size]))
 
     def get_config(self):
         return {**super().get_config(), "size": self.size}
@@ -59,7 +59,8 @@ class BaseUpSampling(Layer):
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def call(self, inputs):
-        return repeat_spatial(inputs, spatial_axes(self.rank, self.data_format), list(self.size))
+        axes = spatial_axes(self.rank, "channels_first")
+        return in_channels_first(inputs, self.data_format, lambda x: repeat_spatial(x, axes, list(self.size)))
 
     def get_config(self):
         return {**super().get_config(), "size": self.size, "data_format": self.data_format}

@@ -4,7 +4,7 @@ from ... import config
 from ...engine.input_spec import InputSpec
 from ...engine.layer import Layer
 from ...ops.core import emit
-from .spatial import int_const, pair, pairs, spatial_axes
+from .spatial import in_channels_first, int_const, pair, pairs, spatial_axes
 
 
 class BaseZeroPadding(Layer):
@@ -22,11 +22,14 @@ class BaseZeroPadding(Layer):
         return (self.padding,) if self.rank == 1 else self.padding
 
     def call(self, inputs):
+        return in_channels_first(inputs, self.data_format, self._pad)
+
+    def _pad(self, x):
         # pads for every axis, no `axes` input: onnxruntime's transpose optimizer mishandles Pad's axes
-        begin, end = [0] * inputs.ndim, [0] * inputs.ndim
-        for a, (p0, p1) in zip(spatial_axes(self.rank, self.data_format), self._pairs()):
+        begin, end = [0] * x.ndim, [0] * x.ndim
+        for a, (p0, p1) in zip(spatial_axes(self.rank, "channels_first"), self._pairs()):
             begin[a], end[a] = p0, p1
-        return emit("Pad", [inputs, int_const(inputs, begin + end)], mode="constant")
+        return emit("Pad", [x, int_const(x, begin + end)], mode="constant")
 
     def get_config(self):
         return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}

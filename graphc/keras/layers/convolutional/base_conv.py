@@ -14,6 +14,53 @@ def normalize_tuple(value, n, name):
     return t
 
 
+def check_padding(padding, allowed=("valid", "same")):
+    p = padding.lower()
+    if p not in allowed:
+        raise ValueError(f"The `padding` argument must be one of {', '.join(repr(a) for a in allowed)}. "
+                         f"Received: padding={padding}")
+    return p
+
+
+class SpatialLayer(Layer):
+    """What every convolution layer shares: its spatial arguments, the options of each weight
+    (initializer, regularizer, constraint) and the channel axis of its input."""
+
+    rank = 2
+
+    def _spatial_args(self, kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                      paddings=("valid", "same")):
+        r = self.rank
+        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+        self.strides = normalize_tuple(strides, r, "strides")
+        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+        self.padding = check_padding(padding, paddings)
+        self.data_format = data_format or config.image_data_format()
+        self.activation = activations.get(activation)
+        self.use_bias = use_bias
+        self.input_spec = InputSpec(min_ndim=r + 2)
+
+    def _weight_options(self, activity_regularizer, **weights):
+        """weights: name -> (initializer, regularizer, constraint); sets ``<name>_initializer`` & co."""
+        for name, (init, reg, con) in weights.items():
+            setattr(self, f"{name}_initializer", initializers.get(init))
+            setattr(self, f"{name}_regularizer", regularizers.get(reg))
+            setattr(self, f"{name}_constraint", constraints.get(con))
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+
+    @property
+    def _channel_axis(self):
+        return 1 if self.data_format == "channels_first" else -1
+
+    def _input_channels(self, input_shape, groups=1):
+        cin = input_shape[self._channel_axis]
+        if cin is None or cin % groups:
+            raise ValueError(f"Layer {self.name!r}: input channels must be defined"
+                             + (f" and divisible by groups={groups}" if groups > 1 else "")
+                             + f". Received input_shape={tuple(input_shape)}")
+        return cin
+
+
 def causal_pad(x, n):
     """Zeros before the last axis of a channels_first tensor (causal padding of a 1-D conv)."""
     if n == 0:
@@ -24,7 +71,7 @@ def causal_pad(x, n):
     return emit("Pad", [x, x.tracer.const(np.asarray(pads, dtype=np.int64))], mode="constant")
 
 
-class BaseConv(Layer):
+class BaseConv(SpatialLayer):
     """N-D convolution (``rank`` spatial axes). Kernel shape (*kernel_size, in // groups, filters)."""
 
     rank = 2
@@ -35,40 +82,18 @@ class BaseConv(Layer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        r = self.rank
         self.filters = filters
         self.groups = groups
-        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
-        self.strides = normalize_tuple(strides, r, "strides")
-        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        self.padding = padding.lower()
-        if self.padding not in self.paddings:
-            raise ValueError(f"The `padding` argument must be one of {', '.join(repr(p) for p in self.paddings)}. "
-                             f"Received: padding={padding}")
-        self.data_format = data_format or config.image_data_format()
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(min_ndim=r + 2)
+        self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                           self.paddings)
+        self._weight_options(activity_regularizer, kernel=(kernel_initializer, kernel_regularizer, kernel_constraint),
+                             bias=(bias_initializer, bias_regularizer, bias_constraint))
         if filters is not None and (not isinstance(filters, int) or filters <= 0 or filters % groups):
             raise ValueError(f"Invalid value for argument `filters`. Expected a positive integer divisible by "
                              f"groups={groups}. Received: filters={filters}")
 
-    @property
-    def _channel_axis(self):
-        return 1 if self.data_format == "channels_first" else -1
-
     def build(self, input_shape):
-        cin = input_shape[self._channel_axis]
-        if cin is None or cin % self.groups:
-            raise ValueError(f"Layer {self.name!r}: input channels must be defined and divisible by groups="
-                             f"{self.groups}. Received input_shape={tuple(input_shape)}")
+        cin = self._input_channels(input_shape, self.groups)
         self.kernel = self.add_weight(shape=self.kernel_size + (cin // self.groups, self.filters), name="kernel",
                                       initializer=self.kernel_initializer, regularizer=self.kernel_regularizer,
                                       constraint=self.kernel_constraint)

@@ -1,17 +1,9 @@
 from __future__ import annotations
 
-from ... import activations, config, constraints, initializers, ops, regularizers
+from ... import activations, constraints, initializers, ops, regularizers
 from ...engine.input_spec import InputSpec
-from ...engine.layer import Layer, add_activity_penalty
-from .base_conv import normalize_tuple
-
-
-def check_padding(padding, allowed=("valid", "same")):
-    p = padding.lower()
-    if p not in allowed:
-        raise ValueError(f"The `padding` argument must be one of {', '.join(repr(a) for a in allowed)}. "
-                         f"Received: padding={padding}")
-    return p
+from ...engine.layer import add_activity_penalty
+from .base_conv import SpatialLayer
 
 
 def depthwise_conv(x, kernel, strides, padding, dilation_rate):
@@ -22,7 +14,7 @@ def depthwise_conv(x, kernel, strides, padding, dilation_rate):
     return ops.conv(x, w, strides, padding, "channels_first", dilation_rate)
 
 
-class BaseDepthwiseConv(Layer):
+class BaseDepthwiseConv(SpatialLayer):
     """N-D depthwise convolution: kernel (*kernel_size, in_channels, depth_multiplier), bias
     (in_channels * depth_multiplier,)."""
 
@@ -33,36 +25,17 @@ class BaseDepthwiseConv(Layer):
                  bias_initializer="zeros", depthwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        r = self.rank
         if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
             raise ValueError(f"Invalid value for argument `depth_multiplier`. Expected a strictly positive "
                              f"value. Received depth_multiplier={depth_multiplier}.")
         self.depth_multiplier = depth_multiplier
-        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
-        self.strides = normalize_tuple(strides, r, "strides")
-        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        self.padding = check_padding(padding)
-        self.data_format = data_format or config.image_data_format()
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(min_ndim=r + 2)
-
-    @property
-    def _channel_axis(self):
-        return 1 if self.data_format == "channels_first" else -1
+        self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias)
+        self._weight_options(activity_regularizer,
+                             depthwise=(depthwise_initializer, depthwise_regularizer, depthwise_constraint),
+                             bias=(bias_initializer, bias_regularizer, bias_constraint))
 
     def build(self, input_shape):
-        cin = input_shape[self._channel_axis]
-        if cin is None:
-            raise ValueError(f"Layer {self.name!r}: the channel axis of the input must be defined. "
-                             f"Received input_shape={tuple(input_shape)}")
+        cin = self._input_channels(input_shape)
         self.kernel = self.add_weight(shape=self.kernel_size + (cin, self.depth_multiplier), name="kernel",
                                       initializer=self.depthwise_initializer, regularizer=self.depthwise_regularizer,
                                       constraint=self.depthwise_constraint)

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from ... import activations, config, constraints, initializers, ops, regularizers
+from ... import activations, constraints, initializers, ops, regularizers
 from ...engine.input_spec import InputSpec
-from ...engine.layer import Layer, add_activity_penalty
-from .base_conv import normalize_tuple
-from .base_depthwise_conv import check_padding, depthwise_conv
+from ...engine.layer import add_activity_penalty
+from .base_conv import SpatialLayer
+from .base_depthwise_conv import depthwise_conv
 
 
-class BaseSeparableConv(Layer):
+class BaseSeparableConv(SpatialLayer):
     """Depthwise convolution (strides, padding, dilation) then a 1x..x1 pointwise convolution to ``filters``:
     depthwise_kernel (*kernel_size, in, depth_multiplier), pointwise_kernel (1, ..., in * depth_multiplier,
     filters), bias (filters,)."""
@@ -20,7 +20,6 @@ class BaseSeparableConv(Layer):
                  pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
                  depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None, **kwargs):
         super().__init__(**kwargs)
-        r = self.rank
         if not isinstance(filters, int) or filters <= 0:
             raise ValueError(f"Invalid value for argument `filters`. Expected a strictly positive value. "
                              f"Received filters={filters}.")
@@ -29,34 +28,14 @@ class BaseSeparableConv(Layer):
                              f"value. Received depth_multiplier={depth_multiplier}.")
         self.depth_multiplier = depth_multiplier
         self.filters = filters
-        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
-        self.strides = normalize_tuple(strides, r, "strides")
-        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        self.padding = check_padding(padding)
-        self.data_format = data_format or config.image_data_format()
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.depthwise_initializer = initializers.get(depthwise_initializer)
-        self.pointwise_initializer = initializers.get(pointwise_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
-        self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.activity_regularizer = regularizers.get(activity_regularizer)
-        self.depthwise_constraint = constraints.get(depthwise_constraint)
-        self.pointwise_constraint = constraints.get(pointwise_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(min_ndim=r + 2)
-
-    @property
-    def _channel_axis(self):
-        return 1 if self.data_format == "channels_first" else -1
+        self._spatial_args(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias)
+        self._weight_options(activity_regularizer,
+                             depthwise=(depthwise_initializer, depthwise_regularizer, depthwise_constraint),
+                             pointwise=(pointwise_initializer, pointwise_regularizer, pointwise_constraint),
+                             bias=(bias_initializer, bias_regularizer, bias_constraint))
 
     def build(self, input_shape):
-        cin = input_shape[self._channel_axis]
-        if cin is None:
-            raise ValueError(f"Layer {self.name!r}: the channel axis of the input must be defined. "
-                             f"Received input_shape={tuple(input_shape)}")
+        cin = self._input_channels(input_shape)
         dm = self.depth_multiplier
         self.depthwise_kernel = self.add_weight(
             shape=self.kernel_size + (cin, dm), name="depthwise_kernel", initializer=self.depthwise_initializer,

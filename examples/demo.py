@@ -52,9 +52,12 @@ def main(epochs=8):
     print(f"trained {epochs} epochs in {train_time:.1f} s; test loss {loss:.4f}, test accuracy {acc:.4f}")
 
     t0 = time.perf_counter()
+    model.predict(x_test, batch_size=256, verbose=0)  # first call: load the program, map its arena
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
     probs = model.predict(x_test, batch_size=256, verbose=0)
-    print(f"predict on {len(x_test)} test digits: {(time.perf_counter() - t0) * 1e3:.1f} ms; "
-          f"first 10 predictions {probs[:10].argmax(1)} labels {y_test[:10]}")
+    print(f"predict on {len(x_test)} test digits (2 native calls of <=256): {(time.perf_counter() - t0) * 1e3:.1f} ms "
+          f"(first call {first * 1e3:.0f} ms); first 10 predictions {probs[:10].argmax(1)} labels {y_test[:10]}")
 
 
 if __name__ == "__main__":

@@ -50,6 +50,14 @@ class _Binding:
             self.arena_base = base
 
 
+def _check_index_range(name, x, lo, hi, layer):
+    bad = (x < lo) | (x >= hi)
+    if bad.any():
+        pos = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ShapeError(f"input {name!r}: layer {layer!r} received index {int(x[pos])} at position {pos}, "
+                         f"outside the valid range [{lo}, {hi}) (indices must satisfy {lo} <= index < {hi})")
+
+
 class Executable:
     """A compiled graph. ``run(inputs)`` returns the graph's outputs as numpy arrays.
 
@@ -66,6 +74,10 @@ class Executable:
         self._fn = _PROGRAM_T(self.compiled.address)
         self.input_names = list(graph.inputs)
         self.input_types = [graph.value(n).type for n in graph.inputs]
+        # integer inputs that index a table (Embedding): meta["index_range"] = (lo, hi, layer) is checked
+        # in validate(), so a bad index is a clear error instead of a zero row from the Gather kernel
+        self.input_ranges = {n: tuple(graph.value(n).meta["index_range"]) for n in graph.inputs
+                             if graph.value(n).meta.get("index_range") is not None}
         self.output_names = list(graph.outputs)
         self._slots = {b.name: i for i, b in enumerate(self.plan)}
         self._sources = {}  # name -> array held in the table (params, states, consts)
@@ -125,6 +137,9 @@ class Executable:
                     raise ShapeError(f"input {name!r}: expected axis {a} to have size {d}, i.e. shape "
                                      f"{_fmt_shape(t.shape)}, but received input with shape {x.shape}")
             arrays.append(np.ascontiguousarray(x, dtype=want))
+            rng = self.input_ranges.get(name)
+            if rng is not None and x.size:
+                _check_index_range(name, arrays[-1], *rng)
         return arrays, tuple(bind[s] for s in self.symbols)
 
     def binding(self, dims: tuple) -> _Binding:

@@ -175,6 +175,12 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _symbolic_call(self, args, kwargs):
+        for t in flatten((args, list(kwargs.values()))):  # Embedding(mask_zero=True) marks its outputs
+            if getattr(t, "_graphc_mask_from", None):
+                raise NotImplementedError(
+                    f"Layer {self.name!r} receives the masked output of {t._graphc_mask_from!r} (mask_zero=True), "
+                    "but graphc does not propagate masks yet, so the result would differ from Keras; use "
+                    "mask_zero=False")
         shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, args[0])
         self._maybe_build(shapes)
         self._check_input_spec(shapes)

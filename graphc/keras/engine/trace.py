@@ -107,6 +107,28 @@ class Tracer:
                              f"received {value.dtype}{tuple(value.ir_shape)}")
         self.updates.append((var, value))
 
+    def declare_index_range(self, value: SymbolicValue, lo: int, hi: int, layer: str):
+        """Declare that ``value`` indexes a table of ``hi - lo`` rows (``lo <= x < hi``), e.g. an Embedding.
+
+        When ``value`` is a graph input, or a Cast of one, the input gets
+        ``meta["index_range"] = (lo, hi, layer)`` and the runtime checks its values in Python
+        before the native call (``Executable.validate``); several declarations intersect. Indices
+        computed inside the graph are not checked (the Gather kernel writes zeros for them).
+        """
+        g = self.b.g
+        name = value.name
+        producer = g.producer(name)
+        if producer is not None and producer.op_type == "Cast" and not producer.domain:
+            name = g.op_inputs(producer)[0]
+        v = g.value(name)
+        if v.role != "input":
+            return
+        old = v.meta.get("index_range")
+        if old is not None:
+            layer = layer if hi - lo <= old[1] - old[0] else old[2]  # name the stricter table
+            lo, hi = max(lo, old[0]), min(hi, old[1])
+        v.meta["index_range"] = (int(lo), int(hi), layer)
+
     def const(self, array, dtype=None) -> SymbolicValue:
         return SymbolicValue(self, self.b.const(np.asarray(array, dtype=dtype)))
 

@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from ... import constraints, initializers, ops, regularizers
+from ...engine.layer import Layer, add_activity_penalty
+from ...engine.trace import SymbolicValue
+
+
+class Embedding(Layer):
+    """Turns integer indices into dense vectors: ``embeddings[inputs]`` (ONNX Gather on axis 0).
+
+    The weight ``embeddings`` has shape (input_dim, output_dim). Float inputs are cast to int64
+    (Keras casts to int32). Indices must lie in [0, input_dim): when the indices are a model
+    input (or a Cast of one), the layer declares that range on the graph input and the runtime
+    raises a ValueError naming the layer before any native code runs (real Keras on JAX returns
+    NaN rows for out-of-range indices and wraps negative ones).
+
+    ``mask_zero=True`` is accepted and ``compute_mask`` returns ``inputs != 0``, but graphc does
+    not propagate masks yet: feeding a masked Embedding's output into another layer raises
+    NotImplementedError (a mask-consuming layer such as GlobalAveragePooling1D would otherwise
+    compute different numbers than Keras).
+    """
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, input_length=None,
+                 activity_regularizer=None, **kwargs):
+        for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(f"Received an invalid value for `{what}`, expected a positive integer. "
+                                 f"Received: {what}={v}")
+        if lora_rank:
+            raise NotImplementedError("Embedding(lora_rank=...) is not supported by graphc yet")
+        if input_length is not None and kwargs.get("input_shape") is None and \
+                kwargs.get("batch_input_shape") is None:
+            kwargs["input_shape"] = (input_length,)  # Keras 2: input_length fixes the sequence length
+        super().__init__(weights=weights, **kwargs)
+        self.input_dim, self.output_dim = input_dim, output_dim
+        self.embeddings_initializer = initializers.get(embeddings_initializer)
+        self.embeddings_regularizer = regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = constraints.get(embeddings_constraint)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.mask_zero = bool(mask_zero)
+        self.supports_masking = self.mask_zero
+        self.lora_rank = lora_rank
+
+    def build(self, input_shape=None):
+        self.embeddings = self.add_weight(shape=(self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer, name="embeddings",
+                                          regularizer=self.embeddings_regularizer,
+                                          constraint=self.embeddings_constraint)
+        self.built = True
+
+    def call(self, inputs):
+        if inputs.dtype not in ("int32", "int64"):
+            inputs = ops.cast(inputs, "int64")
+        if isinstance(inputs, SymbolicValue):
+            inputs.tracer.declare_index_range(inputs, 0, self.input_dim, self.name)
+        from ...ops.core import emit
+        return add_activity_penalty(self, emit("Gather", [self.embeddings, inputs], axis=0))
+
+    def _symbolic_call(self, args, kwargs):
+        outputs = super()._symbolic_call(args, kwargs)
+        if self.mask_zero:
+            outputs._graphc_mask_from = self.name  # consumers refuse it (masks are not propagated yet)
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        import numpy as np
+        if isinstance(inputs, SymbolicValue):
+            raise NotImplementedError("graphc does not trace masks yet")
+        return np.asarray(inputs) != 0
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        cfg = {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
+               "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+               "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+               "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+               "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
+               "mask_zero": self.mask_zero}
+        return cfg

@@ -510,6 +510,18 @@ def unet_tiny(keras):
     return keras.Model(inputs, outputs)
 
 
+def embedding_classifier(keras):
+    """Token ids -> Embedding(50, 8) -> GlobalAveragePooling1D -> Dense(3, softmax) (427 params).
+
+    The input is int32; the fixture script draws its ids from [0, 50) (the smallest Embedding's input_dim).
+    """
+    inputs = keras.Input(shape=(6,), dtype="int32")
+    x = keras.layers.Embedding(50, 8)(inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(x)
+    return keras.Model(inputs, outputs)
+
+
 MODELS = {
     "churn_mlp": (churn_mlp, (11,)),
     "mnist_mlp": (mnist_mlp, (784,)),
@@ -549,4 +561,6 @@ MODELS = {
     "channels_first_2d": (channels_first_2d, (3, 9, 8)),
     "pad_crop_upsample": (pad_crop_upsample, [(7, 3), (6, 5, 2)]),
     "unet_tiny": (unet_tiny, (8, 8, 2)),
+    # embeddings (issue 4 item 4): an integer input
+    "embedding_classifier": (embedding_classifier, (6,)),
 }

@@ -171,8 +171,13 @@ def make_fixture(name, builder, input_shapes):
     randomize_constant_weights(model, rng)
     scale = INPUT_SCALE.get(name, 1.0)
 
+    dtypes = [str(t.dtype) for t in model.inputs]
+    # integer inputs are token ids: drawn from [0, the smallest Embedding's input_dim)
+    vocab = min([layer.input_dim for layer in model.layers if isinstance(layer, keras.layers.Embedding)] or [100])
+
     def draw(batch):
-        return [(scale * rng.standard_normal((batch, *s))).astype(np.float32) for s in shapes]
+        return [rng.integers(0, vocab, (batch, *s)).astype(d) if "int" in d else
+                (scale * rng.standard_normal((batch, *s))).astype(np.float32) for s, d in zip(shapes, dtypes)]
 
     arrays = {}
     weights = model.get_weights()
@@ -298,8 +303,32 @@ DEFAULT_INSTANCES = {
 }
 
 
+# classes added after defaults.json was frozen: their defaults go to defaults_more.json, so the
+# existing fixture files stay byte-identical
+MORE_DEFAULT_INSTANCES = {
+    "Embedding": lambda: keras.layers.Embedding(10, 4),
+}
+
+
+def make_more_defaults():
+    configs, init_signatures = {}, {}
+    for cls_name, make in MORE_DEFAULT_INSTANCES.items():
+        keras.backend.clear_session()
+        configs[cls_name] = make().get_config()
+        params = inspect.signature(getattr(keras.layers, cls_name).__init__).parameters.values()
+        init_signatures[cls_name] = {
+            p.name: ("<required>" if p.default is inspect.Parameter.empty else p.default)
+            for p in params
+            if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        }
+    save_json(os.path.join(OUT, "defaults_more.json"), {"keras_version": keras.__version__,
+                                                         "backend": keras.backend.backend(),
+                                                         "layer_configs": configs,
+                                                         "init_signatures": init_signatures})
+
+
 def make_defaults(used_classes):
-    missing = {c.__name__ for c in used_classes} - set(DEFAULT_INSTANCES)
+    missing = {c.__name__ for c in used_classes} - set(DEFAULT_INSTANCES) - set(MORE_DEFAULT_INSTANCES)
     assert not missing, f"add default instances for {missing}"
     configs, auto_names = {}, {}
     for cls_name, make in DEFAULT_INSTANCES.items():
@@ -377,6 +406,7 @@ def main():
         used |= classes
         print(f"{name:22s} {total:9,d} {tr:9,d} {ntr:6,d} {size:9,d}  {batches}")
     make_defaults(used)
+    make_more_defaults()
     make_activation_grid()
     files = [os.path.join(OUT, f) for f in os.listdir(OUT)]
     print(f"{len(files)} files, {sum(os.path.getsize(f) for f in files):,d} bytes")

@@ -99,3 +99,15 @@ def test_token_classifier_trains_to_95_percent():
     model.fit(x[:2500], y[:2500], batch_size=32, epochs=5, verbose=0)
     acc = np.mean((model.predict(x[2500:], verbose=0)[:, 0] > 0.5) == y[2500:].astype(bool))
     assert acc >= 0.95, acc
+
+
+def test_defaults_match_keras():
+    """tests/data/keras/defaults_more.json: real Keras 3's Embedding(10, 4).get_config()."""
+    import json
+    from pathlib import Path
+    want = json.loads((Path(__file__).resolve().parent.parent / "data" / "keras" / "defaults_more.json")
+                      .read_text())["layer_configs"]["Embedding"]
+    got = keras.layers.Embedding(10, 4).get_config()
+    for key in ("input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer",
+                "embeddings_constraint", "mask_zero", "name", "trainable"):
+        assert got[key] == want[key], key

@@ -31,7 +31,9 @@ def test_export_runs_in_onnxruntime_with_the_same_outputs(name, optimize, tmp_pa
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     shapes = shapes if isinstance(shapes, list) else [shapes]
     for batch in (1, 7):
-        xs = [rng.standard_normal((batch,) + tuple(s)).astype(np.float32) for s in shapes]
+        # integer inputs are token ids (Embedding): draw them in range
+        xs = [rng.integers(0, 10, (batch,) + tuple(s)).astype(t.dtype) if "int" in t.dtype else
+              rng.standard_normal((batch,) + tuple(s)).astype(np.float32) for s, t in zip(shapes, model.inputs)]
         feeds = {i.name: x for i, x in zip(sess.get_inputs(), xs)}
         got = sess.run(None, feeds)
         want = model.predict(xs if len(xs) > 1 else xs[0], verbose=0)

@@ -111,3 +111,32 @@ def test_defaults_match_keras():
     for key in ("input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "activity_regularizer",
                 "embeddings_constraint", "mask_zero", "name", "trainable"):
         assert got[key] == want[key], key
+
+
+def test_input_length_is_accepted_with_keras_3_warning_and_sequential_builds_on_int_data():
+    with pytest.warns(UserWarning, match="input_length"):
+        emb = keras.layers.Embedding(10, 4, input_length=5)
+    model = keras.Sequential([emb])
+    assert not model.built  # as Keras 3: input_length does not declare the input shape
+    x = np.array([[1, 2, 3]])
+    assert_close(model.predict(x, verbose=0), emb.get_weights()[0][x], rtol=0)
+    with pytest.raises(ValueError, match=r"index 10"):
+        model.predict(np.array([[1, 10, 3]]), verbose=0)
+
+
+def test_one_sgd_step_scatters_rows_with_repeated_indices():
+    inp = keras.Input((4,), dtype="int64")
+    emb = keras.layers.Embedding(6, 2)
+    model = keras.Model(inp, keras.layers.GlobalAveragePooling1D()(emb(inp)))
+    model.compile(optimizer=keras.optimizers.SGD(1.0), loss="mse")
+    table = emb.get_weights()[0].astype(np.float64)
+    x = np.array([[1, 1, 2, 5], [5, 0, 1, 1], [3, 3, 3, 3]])
+    model.train_on_batch(x, np.zeros((3, 2), np.float32))
+    out = table[x].mean(axis=1)
+    d_out = 2 * out / out.size
+    grad = np.zeros_like(table)
+    for b in range(3):
+        for t in range(4):
+            grad[x[b, t]] += d_out[b] / 4
+    assert not grad[4].any()  # an unused row gets no update
+    assert_close(emb.get_weights()[0], (table - grad).astype(np.float32), rtol=1e-5)

@@ -29,9 +29,9 @@ class Embedding(Layer):
                                  f"Received: {what}={v}")
         if lora_rank:
             raise NotImplementedError("Embedding(lora_rank=...) is not supported by graphc yet")
-        if input_length is not None and kwargs.get("input_shape") is None and \
-                kwargs.get("batch_input_shape") is None:
-            kwargs["input_shape"] = (input_length,)  # Keras 2: input_length fixes the sequence length
+        if input_length is not None:  # a Keras 2 argument that Keras 3 accepts, warns about and ignores
+            import warnings
+            warnings.warn("Argument `input_length` is deprecated. Just remove it.", UserWarning, stacklevel=2)
         super().__init__(weights=weights, **kwargs)
         self.input_dim, self.output_dim = input_dim, output_dim
         self.embeddings_initializer = initializers.get(embeddings_initializer)

@@ -1,4 +1,8 @@
-"""Executable: validate inputs, bind symbolic sizes, make one native call, return numpy arrays."""
+"""Executable: validate inputs, bind symbolic sizes, make one native call, return numpy arrays.
+
+Validation (dtype, rank, sizes, and the ``meta["index_range"]`` a front end declares on an integer
+input that indexes a table, e.g. Embedding's token ids) runs in Python before the native call.
+"""
 from __future__ import annotations
 
 import ctypes
@@ -51,8 +55,9 @@ class _Binding:
 
 
 def _check_index_range(name, x, lo, hi, layer):
-    bad = (x < lo) | (x >= hi)
-    if bad.any():
+    """Raise ShapeError (a ValueError) naming the first index of ``x`` outside [lo, hi) and the layer."""
+    if x.min() < lo or x.max() >= hi:
+        bad = (x < lo) | (x >= hi)
         pos = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ShapeError(f"input {name!r}: layer {layer!r} received index {int(x[pos])} at position {pos}, "
                          f"outside the valid range [{lo}, {hi}) (indices must satisfy {lo} <= index < {hi})")

@@ -140,3 +140,13 @@ def test_one_sgd_step_scatters_rows_with_repeated_indices():
             grad[x[b, t]] += d_out[b] / 4
     assert not grad[4].any()  # an unused row gets no update
     assert_close(emb.get_weights()[0], (table - grad).astype(np.float32), rtol=1e-5)
+
+
+def test_one_input_feeding_two_embeddings_is_checked_against_the_smaller_table():
+    inp = keras.Input((3,), dtype="int64")
+    a = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(100, 2, name="big")(inp))
+    b = keras.layers.GlobalAveragePooling1D()(keras.layers.Embedding(8, 2, name="small")(inp))
+    model = keras.Model(inp, keras.layers.Add()([a, b]))
+    assert model.predict(np.array([[0, 7, 3]]), verbose=0).shape == (1, 2)
+    with pytest.raises(ValueError, match=r"'small'.*index 8.*\[0, 8\)"):
+        model.predict(np.array([[0, 8, 3]]), verbose=0)

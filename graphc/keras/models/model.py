@@ -190,6 +190,11 @@ class Model(Trainer, Layer):
         from .. import saving
         return saving.save_weights(self, filepath, overwrite=overwrite)
 
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save the whole model (config, weights, compile state): ``.keras`` archive or legacy ``.h5``."""
+        from .. import saving
+        return saving.save_model(self, filepath, overwrite=overwrite)
+
     def load_weights(self, filepath, skip_mismatch=False):
         from .. import saving
         return saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)

@@ -88,3 +88,8 @@ def _layout(path):
     if path.endswith(".weights.h5"):
         return "v3"
     return "legacy"
+
+
+from .model_saving import load_model, save_model  # noqa: E402
+
+__all__ += ["save_model", "load_model"]

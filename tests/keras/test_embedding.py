@@ -150,3 +150,9 @@ def test_one_input_feeding_two_embeddings_is_checked_against_the_smaller_table()
     assert model.predict(np.array([[0, 7, 3]]), verbose=0).shape == (1, 2)
     with pytest.raises(ValueError, match=r"'small'.*index 8.*\[0, 8\)"):
         model.predict(np.array([[0, 8, 3]]), verbose=0)
+
+
+def test_initial_weights_argument():
+    table = np.arange(6, dtype=np.float32).reshape(3, 2)
+    emb = keras.layers.Embedding(3, 2, weights=[table])
+    assert_close(emb(np.array([[2, 0]])), table[[[2, 0]]], rtol=0)

@@ -336,9 +336,10 @@ class Concat(DataMovement):
 
 @register_op("Gather", pattern=INJECTIVE)
 class Gather(DataMovement):
-    """ONNX Gather; negative indices wrap. Indices must lie in [-dim, dim): the runtime checks
-    them before the native call. As a memory-safety backstop the kernel never reads out of
-    bounds: an out-of-range index writes zeros (it is not clamped)."""
+    """ONNX Gather; negative indices wrap. Indices must lie in [-dim, dim). Indices that are graph
+    inputs with a declared ``index_range`` (Embedding declares one) are checked by the runtime
+    before the native call; for any other index the kernel never reads out of bounds: an
+    out-of-range index writes zeros (it is not clamped)."""
 
     def infer(self, op, in_types, g):
         x, idx = in_types

@@ -332,3 +332,39 @@ def test_subclassed_model_is_refused(tmp_path):
     m(np.ones((1, 3), "float32"))
     with pytest.raises(SerializationError, match="save_weights"):
         m.save(tmp_path / "m.keras")
+
+
+# --- every model of tests/keras_models.py --------------------------------------------------
+def _models():
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.dirname(__file__)))
+    import keras_models
+    return keras_models.MODELS
+
+
+@pytest.mark.parametrize("name", sorted(_models()))
+def test_every_shared_model_round_trips(tmp_path, name):
+    build, shapes = _models()[name]
+    model = build(keras)
+    shapes = shapes if isinstance(shapes, list) else [shapes]
+    rng = np.random.default_rng(0)
+    if name.startswith("embedding"):
+        xs = [rng.integers(0, 5, (2,) + tuple(s)) for s in shapes]
+    else:
+        xs = [rng.random((2,) + tuple(s)).astype("float32") for s in shapes]
+    x = xs[0] if len(xs) == 1 else xs
+    for fmt in FORMATS:
+        model.save(tmp_path / f"m.{fmt}")
+        loaded = keras.models.load_model(tmp_path / f"m.{fmt}")
+        assert_same_predictions(model, loaded, x)
+
+
+def test_input_shape_kwarg_stays_out_of_layer_configs(tmp_path):
+    model = keras.Sequential([layers.Dense(4, input_dim=3), layers.Dense(1)])
+    model.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as z:
+        entries = json.loads(z.read("config.json"))["config"]["layers"]
+    assert entries[0]["class_name"] == "InputLayer" and entries[0]["config"]["batch_shape"] == [None, 3]
+    assert "batch_input_shape" not in entries[1]["config"]
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.inputs[0].shape == (None, 3)

@@ -69,6 +69,11 @@ def _serialize_layer(layer):
         config = _model_config(layer)
     else:
         config = _json_ready(layer.get_config(), f"layer {layer.name!r}")
+        # The model's InputLayer entry carries the input shape; Keras 3's layers do not take
+        # `batch_input_shape` (graphc's layers record it from `input_shape=` / `input_dim=`).
+        from ..layers import InputLayer
+        if not isinstance(layer, InputLayer):
+            config.pop("batch_input_shape", None)
     builtin = _is_builtin(cls)
     return {"module": "keras.layers" if builtin else cls.__module__, "class_name": cls.__name__,
             "config": config, "registered_name": None if builtin else cls.__name__}

@@ -125,9 +125,12 @@ def reverse_check(graphc_python):
                 got = _as_list(model.predict(xs[0] if len(xs) == 1 else xs, verbose=0))
                 err = max(float(np.max(np.abs(np.asarray(g) - e))) for g, e in zip(got, expected))
                 ok = err < 1e-4
-                compiled = getattr(model, "optimizer", None)
+                opt = getattr(model, "optimizer", None)
+                # graphc trained one step before saving: the optimizer state must say so
+                steps = int(np.asarray(opt.iterations)) if opt is not None else None
+                ok = ok and steps == 1
                 print(f"{'OK  ' if ok else 'FAIL'} keras loads graphc {name}.{ext}: max |diff| {err:.2e}, "
-                      f"optimizer {type(compiled).__name__ if compiled is not None else None}")
+                      f"optimizer {type(opt).__name__ if opt is not None else None}, iterations {steps}")
             except Exception as e:  # report, keep checking the others
                 ok = False
                 print(f"FAIL keras loads graphc {name}.{ext}: {type(e).__name__}: {str(e)[:300]}")

@@ -211,6 +211,19 @@ def _save_h5(model, path):
                 training["optimizer_config"] = {"class_name": opt["class_name"], "config": opt["config"]}
                 f.attrs["training_config"] = json.dumps(training)
             save_weights_to_hdf5_group(f.create_group("model_weights"), model)
+            _save_optimizer_weights(f, model)
+
+
+def _save_optimizer_weights(f, model):
+    """``optimizer_weights`` as Keras writes it: datasets at each variable's path, listed in the
+    group's ``weight_names`` (only once the optimizer has state)."""
+    from .legacy_h5 import _save_subset
+    opt = getattr(model, "optimizer", None) if getattr(model, "_compile_cfg", None) is not None else None
+    if opt is None or not getattr(opt, "built", False):
+        return
+    variables = list(opt.variables() if callable(opt.variables) else opt.variables)
+    if variables:
+        _save_subset(f.create_group("optimizer_weights"), variables)
 
 
 def _save_keras(model, path):
@@ -479,7 +492,7 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
 
 
 def _load_h5(path, custom_objects, compile):
-    from .legacy_h5 import _group, load_weights_from_hdf5_group
+    from .legacy_h5 import _group, _load_subset, load_weights_from_hdf5_group
     with open_for_reading(path) as f:
         config = _json_attr(f, "model_config", path)
         if config is None:
@@ -491,9 +504,42 @@ def _load_h5(path, custom_objects, compile):
                                      "corrupt file?)")
         load_weights_from_hdf5_group(_group(f, "model_weights", path), model, filepath=path)
         training = _json_attr(f, "training_config", path) if compile else None
+        opt_values = None
+        if training is not None and "optimizer_weights" in f:
+            opt_values = _load_subset(_group(f, "optimizer_weights", path), path)
     if training is not None:
         _compile_from(model, training, custom_objects)
+        if opt_values is not None:
+            _set_optimizer_weights(model, opt_values, path)
     return model
+
+
+def _set_optimizer_weights(model, values, path):
+    """The saved optimizer state, when it fits the rebuilt optimizer; else a warning (as Keras)."""
+    import warnings
+
+    import numpy as np
+    opt = model.optimizer
+    try:
+        opt.build(model.trainable_weights)
+        variables = list(opt.variables() if callable(opt.variables) else opt.variables)
+        if len(values) < len(variables) and len(values) <= 2 and \
+                [getattr(v, "name", "") for v in variables[:2]] == ["iteration", "learning_rate"][:2]:
+            # saved before the optimizer had state (compiled, never trained): iterations and the
+            # learning rate only
+            for var, value in zip(variables, values):
+                if tuple(var.shape) != tuple(np.shape(value)):
+                    raise ValueError(f"optimizer variable {var.name!r} has shape {tuple(var.shape)}, the file "
+                                     f"holds shape {tuple(np.shape(value))}")
+            for var, value in zip(variables, values):
+                var.assign(np.asarray(value).astype(var.dtype))
+            if len(values) == 2 and hasattr(opt, "_uses_lr_variable") and opt._uses_lr_variable():
+                opt.learning_rate = float(np.asarray(values[1]))
+            return
+        opt.set_weights(values)
+    except ValueError as e:
+        warnings.warn(f"Error in loading the saved optimizer state from {path!r}: {e}. As a result, your model is "
+                      "starting with a freshly initialized optimizer.", stacklevel=3)
 
 
 def _load_keras(path, custom_objects, compile):

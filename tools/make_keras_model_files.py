@@ -79,8 +79,10 @@ def write_keras_files():
             model.fit(xs[0], ys[0], epochs=1, batch_size=6, verbose=0)
         x = xs[0] if len(xs) == 1 else xs
         preds = _as_list(model.predict(x, verbose=0))
-        model.save(os.path.join(OUT, f"{name}.h5"))
+        # .keras first: Keras's legacy .h5 writer pops the optimizer out of the model's compile
+        # config, so a .keras saved after it would have no optimizer in its compile_config.
         model.save(os.path.join(OUT, f"{name}.keras"))
+        model.save(os.path.join(OUT, f"{name}.h5"))
         np.savez(os.path.join(OUT, f"{name}.npz"), **{f"x{i}": a for i, a in enumerate(xs)},
                  **{f"y{i}": a for i, a in enumerate(preds)})
         sizes = {ext: os.path.getsize(os.path.join(OUT, f"{name}.{ext}")) for ext in ("h5", "keras", "npz")}

@@ -180,20 +180,12 @@ def test_keras_written_files(name, cls, opt, lr, fmt):
     data = np.load(os.path.join(FILES, f"{name}.npz"))
     xs = [data[k] for k in sorted(data.files) if k.startswith("x")]
     expected = [data[k] for k in sorted(data.files) if k.startswith("y")]
-    path = os.path.join(FILES, f"{name}.{fmt}")
-    if fmt == "h5":
-        model = keras.models.load_model(path)
-        assert type(model.optimizer).__name__ == opt
-        assert model.optimizer.learning_rate == pytest.approx(lr)
-        # the mlp was trained one step (batch of 6) before saving: its Adam state came along
-        assert int(model.optimizer.iterations.numpy()) == (1 if name == "mlp" else 0)
-    else:
-        # Keras 3.15 leaves the optimizer out of these files' compile_config: real Keras loads them
-        # with a default RMSprop and warns that the saved optimizer state does not fit; so does graphc.
-        with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
-            model = keras.models.load_model(path)
-        assert type(model.optimizer).__name__ == "RMSprop"
+    model = keras.models.load_model(os.path.join(FILES, f"{name}.{fmt}"))
     assert type(model).__name__ == cls
+    assert type(model.optimizer).__name__ == opt
+    assert model.optimizer.learning_rate == pytest.approx(lr)
+    # the mlp was trained one step (batch of 6) before saving: its Adam state came along
+    assert int(model.optimizer.iterations.numpy()) == (1 if name == "mlp" else 0)
     got = model.predict(xs[0] if len(xs) == 1 else xs, verbose=0)
     got = got if isinstance(got, list) else [got]
     assert len(got) == len(expected)
@@ -203,7 +195,7 @@ def test_keras_written_files(name, cls, opt, lr, fmt):
 
 def test_keras_written_model_trains():
     data = np.load(os.path.join(FILES, "mlp.npz"))
-    model = keras.models.load_model(os.path.join(FILES, "mlp.h5"))
+    model = keras.models.load_model(os.path.join(FILES, "mlp.keras"))
     history = model.fit(data["x0"], np.array([0, 1, 2, 0, 1, 2]), epochs=1, verbose=0).history
     assert set(history) == {"loss", "accuracy"}
 

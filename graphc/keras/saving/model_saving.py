@@ -563,13 +563,16 @@ def _load_keras(path, custom_objects, compile):
     if compile_cfg:
         _compile_from(model, compile_cfg, custom_objects)
         opt = getattr(model, "optimizer", None)
-        if opt is not None and _archive_has_optimizer(path):
+        # build the optimizer's state when the file has some (more than iterations and the
+        # learning rate: an optimizer saved before training has no state yet)
+        if opt is not None and _archive_optimizer_variables(path) > 2:
             opt.build(model.trainable_weights)
     load_weights_from_weights_h5(model, path)
     return model
 
 
-def _archive_has_optimizer(path):
+def _archive_optimizer_variables(path):
     with open_for_reading(path) as f:
-        return "optimizer" in f
+        group = f.get("optimizer/vars")
+        return len(group) if group is not None else 0
 

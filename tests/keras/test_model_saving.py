@@ -361,3 +361,23 @@ def test_input_shape_kwarg_stays_out_of_layer_configs(tmp_path):
     assert "batch_input_shape" not in entries[1]["config"]
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert loaded.inputs[0].shape == (None, 3)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_nested_sequential_in_functional(tmp_path, fmt):
+    inner = keras.Sequential([keras.Input((4,)), layers.Dense(4, activation="relu"), layers.BatchNormalization()],
+                             name="block")
+    inp = keras.Input((4,), name="x")
+    model = keras.Model(inp, layers.Dense(2, name="head")(layers.add([inner(inp), inp])))
+    randomize(model, 5)
+    model.layers[1].trainable = False
+    path = tmp_path / f"m.{fmt}"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    assert [l.name for l in loaded.layers] == ["x", "block", "add", "head"]
+    assert type(loaded.layers[1]) is keras.Sequential and loaded.layers[1].trainable is False
+    assert_same_predictions(model, loaded, np.random.default_rng(0).random((3, 4)).astype("float32"))
+    if fmt == "keras":
+        with zipfile.ZipFile(path) as z:
+            entry = json.loads(z.read("config.json"))["config"]["layers"][1]
+        assert (entry["module"], entry["class_name"], entry["registered_name"]) == ("keras", "Sequential", None)

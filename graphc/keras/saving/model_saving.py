@@ -75,6 +75,11 @@ def _serialize_layer(layer):
         if not isinstance(layer, InputLayer):
             config.pop("batch_input_shape", None)
     builtin = _is_builtin(cls)
+    if isinstance(layer, (Sequential, Functional)) and builtin:  # nested models, named as Keras names them
+        if isinstance(layer, Sequential):
+            return {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None}
+        return {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
+                "registered_name": "Functional"}
     return {"module": "keras.layers" if builtin else cls.__module__, "class_name": cls.__name__,
             "config": config, "registered_name": None if builtin else cls.__name__}
 

@@ -382,3 +382,37 @@ def test_nested_sequential_in_functional(tmp_path, fmt):
         with zipfile.ZipFile(path) as z:
             entry = json.loads(z.read("config.json"))["config"]["layers"][1]
         assert (entry["module"], entry["class_name"], entry["registered_name"]) == ("keras", "Sequential", None)
+
+
+def test_custom_object_scope_and_registration(tmp_path):
+    from graphc.keras import saving
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2), Scale(3.0)])
+    model.save(tmp_path / "m.keras")
+    with saving.custom_object_scope({"Scale": Scale}):
+        loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.layers[-1].factor == 3.0
+    with pytest.raises(SerializationError, match="Unknown layer: 'Scale'"):
+        keras.models.load_model(tmp_path / "m.keras")
+
+    @saving.register_keras_serializable(package="Tests")
+    class Shift(keras.layers.Layer):
+        def __init__(self, by=1.0, **kwargs):
+            super().__init__(**kwargs)
+            self.by = by
+
+        def call(self, x):
+            return x + self.by
+
+        def get_config(self):
+            return {**super().get_config(), "by": self.by}
+
+    try:
+        model = keras.Sequential([keras.Input((3,)), Shift(2.0)])
+        model.save(tmp_path / "r.h5")
+        with h5py.File(tmp_path / "r.h5") as f:
+            entry = json.loads(f.attrs["model_config"])["config"]["layers"][1]
+        assert entry["registered_name"] == "Tests>Shift"
+        loaded = keras.models.load_model(tmp_path / "r.h5")
+        assert type(loaded.layers[0]) is Shift and loaded.layers[0].by == 2.0
+    finally:
+        saving.get_custom_objects().pop("Tests>Shift", None)

@@ -91,5 +91,8 @@ def _layout(path):
 
 
 from .model_saving import load_model, save_model  # noqa: E402
+from .object_registration import (CustomObjectScope, custom_object_scope, get_custom_objects,  # noqa: E402
+                                  get_registered_name, get_registered_object, register_keras_serializable)
 
-__all__ += ["save_model", "load_model"]
+__all__ += ["save_model", "load_model", "CustomObjectScope", "custom_object_scope", "get_custom_objects",
+            "register_keras_serializable", "get_registered_name", "get_registered_object"]

@@ -80,8 +80,9 @@ def _serialize_layer(layer):
             return {"module": "keras", "class_name": "Sequential", "config": config, "registered_name": None}
         return {"module": "keras.src.models.functional", "class_name": "Functional", "config": config,
                 "registered_name": "Functional"}
+    from .object_registration import get_registered_name
     return {"module": "keras.layers" if builtin else cls.__module__, "class_name": cls.__name__,
-            "config": config, "registered_name": None if builtin else cls.__name__}
+            "config": config, "registered_name": None if builtin else get_registered_name(cls)}
 
 
 def _model_config(model):
@@ -296,8 +297,9 @@ def _clean_layer_config(cls, config, builtin):
 
 
 def _resolve_class(entry, custom_objects, path):
+    from .object_registration import all_custom_objects
     name = entry.get("class_name")
-    custom = custom_objects or {}
+    custom = all_custom_objects(custom_objects)
     cls = custom.get(name) or (custom.get(entry.get("registered_name")) if entry.get("registered_name") else None)
     registry = _layer_registry()
     if cls is None:
@@ -484,6 +486,8 @@ def _json_attr(f, name, path):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """``keras.models.load_model``: a model saved by ``model.save`` (graphc or Keras 3), as
     ``.keras`` or legacy ``.h5``/``.hdf5``."""
+    from .object_registration import all_custom_objects
+    custom_objects = all_custom_objects(custom_objects)
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"File not found: filepath={path}. Please ensure the file is an accessible `.keras` "

@@ -416,3 +416,12 @@ def test_custom_object_scope_and_registration(tmp_path):
         assert type(loaded.layers[0]) is Shift and loaded.layers[0].by == 2.0
     finally:
         saving.get_custom_objects().pop("Tests>Shift", None)
+
+
+def test_lambda_needs_safe_mode_off(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), layers.Lambda(lambda x: x * 2.0)])
+    model.save(tmp_path / "m.keras")
+    with pytest.raises(SerializationError, match="safe_mode"):
+        keras.models.load_model(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras", safe_mode=False)
+    np.testing.assert_array_equal(loaded.predict(np.ones((1, 3), "float32"), verbose=0), [[2.0, 2.0, 2.0]])

@@ -19,6 +19,7 @@ import datetime
 import inspect
 import json
 import os
+import threading
 import zipfile
 
 from ...errors import SerializationError
@@ -319,8 +320,17 @@ def _deserialize_layer(entry, custom_objects, path):
     if isinstance(cls, type) and issubclass(cls, (Sequential, Functional)) and builtin:
         return _model_from(cls, config, custom_objects, path)
     config = _clean_layer_config(cls, config, builtin)
+    kwargs = {}
     try:
-        return cls.from_config(config)
+        params = inspect.signature(cls.from_config).parameters
+    except (TypeError, ValueError):
+        params = {}
+    if "safe_mode" in params:  # Lambda: its function's bytecode only loads with safe_mode=False
+        kwargs["safe_mode"] = getattr(_SAFE_MODE, "value", True)
+    if "custom_objects" in params:
+        kwargs["custom_objects"] = custom_objects
+    try:
+        return cls.from_config(config, **kwargs)
     except (TypeError, ValueError) as e:
         raise SerializationError(f"Could not rebuild layer {config.get('name')!r} of class {entry.get('class_name')} "
                                  f"from {path!r}: {e}") from e
@@ -488,6 +498,18 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     ``.keras`` or legacy ``.h5``/``.hdf5``."""
     from .object_registration import all_custom_objects
     custom_objects = all_custom_objects(custom_objects)
+    previous = getattr(_SAFE_MODE, "value", True)
+    _SAFE_MODE.value = bool(safe_mode)
+    try:
+        return _load_model(filepath, custom_objects, compile)
+    finally:
+        _SAFE_MODE.value = previous
+
+
+_SAFE_MODE = threading.local()  # load_model's safe_mode, for the layers that read it (Lambda)
+
+
+def _load_model(filepath, custom_objects, compile):
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"File not found: filepath={path}. Please ensure the file is an accessible `.keras` "

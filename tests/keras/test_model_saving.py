@@ -174,7 +174,8 @@ def test_model_checkpoint_saves_whole_model(tmp_path):
 
 # --- Keras-written files --------------------------------------------------------------------
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("name,cls,opt,lr", [("mlp", "Sequential", "Adam", 0.01), ("mnist_cnn", "Sequential", "SGD", 0.05),
+@pytest.mark.parametrize("name,cls,opt,lr", [("mlp", "Sequential", "Adam", 0.01),
+                                             ("mnist_cnn", "Sequential", "SGD", 0.05),
                                              ("two_tower", "Functional", "RMSprop", 0.005)])
 def test_keras_written_files(name, cls, opt, lr, fmt):
     data = np.load(os.path.join(FILES, f"{name}.npz"))

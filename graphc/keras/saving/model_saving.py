@@ -33,7 +33,7 @@ __all__ = ["save_model", "load_model", "serialize_model_config", "model_from_con
 def _layer_registry():
     from .. import layers as layers_mod
     from ..engine.layer import Layer
-    from ..models import Functional, Model, Sequential
+    from ..models import Functional, Sequential
     reg = {name: obj for name, obj in vars(layers_mod).items()
            if inspect.isclass(obj) and issubclass(obj, Layer)}
     reg.update({"Sequential": Sequential, "Functional": Functional, "Model": Functional})

@@ -9,6 +9,9 @@ skip_mismatch=False)`` are written to become ``Model.save_weights`` / ``Model.lo
 
 Files are written under a temporary name and renamed, so an interrupted save never destroys
 the previous file. Loading checks every count and shape before assigning anything.
+
+Whole models (``model.save`` / ``keras.models.load_model``, ``.keras`` and legacy ``.h5``) are in
+``model_saving``; custom classes are found through ``object_registration``.
 """
 from __future__ import annotations
 

@@ -6,9 +6,8 @@ optimizer's update) it emits the same formulas as IR ops.
 """
 from __future__ import annotations
 
-from .engine.serialization import deserialize_object, serialize_object
+from .engine.serialization import deserialize_object, get_object, serialize_object
 
-import inspect
 
 import numpy as np
 
@@ -165,7 +164,8 @@ def _unknown(identifier):
 
 def serialize(constraint):
     """The Keras 3 serialization dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    return serialize_object(constraint, Constraint, "keras.constraints", lambda cls: _CLASSES.get(cls.__name__) is cls, "constraint")
+    return serialize_object(constraint, Constraint, "keras.constraints",
+                            lambda cls: _CLASSES.get(cls.__name__) is cls, "constraint")
 
 
 def deserialize(config, custom_objects=None):
@@ -175,17 +175,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """Resolve ``identifier`` (None, name, config dict, instance, class or callable) to a constraint."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise _unknown(identifier)
-        return cls()
-    if inspect.isclass(identifier):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise _unknown(identifier)
+    return get_object(identifier, _BY_NAME, deserialize, _unknown)

@@ -6,9 +6,8 @@ formulas to IR.
 """
 from __future__ import annotations
 
-from .engine.serialization import deserialize_object, serialize_object
+from .engine.serialization import deserialize_object, get_object, serialize_object
 
-import inspect
 import math
 import numbers
 
@@ -186,7 +185,8 @@ def _unknown(identifier):
 
 def serialize(regularizer):
     """The Keras 3 serialization dict: ``{"module", "class_name", "config", "registered_name"}``."""
-    return serialize_object(regularizer, Regularizer, "keras.regularizers", lambda cls: _CLASSES.get(cls.__name__) is cls, "regularizer")
+    return serialize_object(regularizer, Regularizer, "keras.regularizers",
+                            lambda cls: _CLASSES.get(cls.__name__) is cls, "regularizer")
 
 
 def deserialize(config, custom_objects=None):
@@ -196,19 +196,4 @@ def deserialize(config, custom_objects=None):
 
 def get(identifier):
     """Resolve ``identifier`` (None, name, config dict, instance, class or callable) to a regularizer."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, str):
-        if identifier in _STRING_FACTORIES:
-            return _STRING_FACTORIES[identifier]()
-        cls = _BY_NAME.get(identifier)
-        if cls is None:
-            raise _unknown(identifier)
-        return cls()
-    if inspect.isclass(identifier):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise _unknown(identifier)
+    return get_object(identifier, _BY_NAME, deserialize, _unknown, _STRING_FACTORIES)

@@ -124,6 +124,11 @@ def has(op_type, domain="") -> bool:
     return (domain or "", op_type) in _OPS
 
 
+def is_op(op, op_type, domain="") -> bool:
+    """Whether ``op`` is an ``op_type`` op: the registry is the one place that compares op types."""
+    return op is not None and op.op_type == op_type and op.domain == domain
+
+
 def all_ops() -> dict:
     return dict(_OPS)
 

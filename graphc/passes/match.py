@@ -1,8 +1,5 @@
 """Tiny pattern helpers for local rewrites (TVM dpl / tinygrad UPat in miniature)."""
-
-
-def is_op(op, op_type, domain=""):
-    return op is not None and op.op_type == op_type and op.domain == domain
+from ..ops.registry import is_op
 
 
 def producer_if(g, v, op_type, domain=""):

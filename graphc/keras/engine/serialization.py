@@ -41,3 +41,24 @@ def deserialize_object(config, by_name, kind, unknown, custom_objects=None):
         return cls.from_config(inner)
     except TypeError as e:
         raise ValueError(f"Could not deserialize {kind} {name!r} from config {inner!r}: {e}") from None
+
+
+def get_object(identifier, by_name, deserialize, unknown, factories=None):
+    """Keras's ``get``: None, a name (class or factory), a config dict, an instance, a class
+    (instantiated) or a callable (returned as is); anything else raises ``unknown(identifier)``."""
+    if identifier is None:
+        return None
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        if factories and identifier in factories:
+            return factories[identifier]()
+        cls = by_name.get(identifier)
+        if cls is None:
+            raise unknown(identifier)
+        return cls()
+    if inspect.isclass(identifier):
+        return identifier()
+    if callable(identifier):
+        return identifier
+    raise unknown(identifier)

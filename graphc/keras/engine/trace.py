@@ -117,9 +117,10 @@ class Tracer:
         """
         g = self.b.g
         name = value.name
-        producer = g.producer(name)
-        if producer is not None and producer.op_type == "Cast" and not producer.domain:
-            name = g.op_inputs(producer)[0]
+        from ...passes.match import producer_if
+        cast = producer_if(g, name, "Cast")
+        if cast is not None:
+            name = g.op_inputs(cast)[0]
         v = g.value(name)
         if v.role != "input":
             return

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 import onnx
+import onnx.inliner
+import onnx.version_converter
 from onnx import numpy_helper
 
 from ..errors import SerializationError, UnsupportedOpError

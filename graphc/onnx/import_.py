@@ -1,4 +1,4 @@
-"""Import: an ONNX ModelProto -> graphc IR graph, and a model object with predict/summary/weights.
+"""Import: an ONNX ModelProto -> graphc IR graph (``graphc.onnx.model`` wraps it as a Keras model).
 
 Older opsets are converted to graphc's opset with ``onnx.version_converter``; local functions
 (PyTorch's newer exporter emits them) are inlined. Every unsupported op is named in ONE error
@@ -116,65 +116,3 @@ def graph_from_onnx(path_or_proto) -> Graph:
             raise SerializationError(f"graph output {vi.name!r} is not produced by any node")
         b.output(renames[vi.name])
     return b.g
-
-
-class OnnxModel:
-    """An imported ONNX model: ``predict``, ``summary``, ``get_weights``/``set_weights``, ``export``."""
-
-    def __init__(self, graph: Graph):
-        self.graph = graph
-        self.name = graph.name
-        self._exe = None
-        self.weights = [v for v in graph.values() if v.role == "param"]
-
-    def _executable(self):
-        if self._exe is None:
-            import graphc
-            self._exe = graphc.compile(self.graph)
-        return self._exe
-
-    def predict(self, x, batch_size=32, verbose=0):
-        exe = self._executable()
-        xs = [np.asarray(a) for a in (x if isinstance(x, (list, tuple)) else [x])] if not isinstance(x, dict) \
-            else [np.asarray(x[n]) for n in exe.input_names]
-        n = len(xs[0])
-        chunks = [exe.run([a[i:i + batch_size] for a in xs]) for i in range(0, max(n, 1), batch_size)]
-        outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
-        return outs[0] if len(outs) == 1 else outs
-
-    __call__ = predict
-
-    def get_weights(self):
-        return [v.data.copy() for v in self.weights]
-
-    def set_weights(self, weights):
-        if len(weights) != len(self.weights):
-            raise ValueError(f"model {self.name!r} expects {len(self.weights)} weights, received {len(weights)}")
-        for v, w in zip(self.weights, weights):
-            w = np.asarray(w)
-            if w.shape != v.data.shape:
-                raise ValueError(f"weight {v.name!r}: expected shape {v.data.shape}, received {w.shape}")
-            v.data[...] = w
-
-    def count_params(self):
-        return int(sum(v.data.size for v in self.weights))
-
-    def summary(self, print_fn=print):
-        print_fn(f'Model: "{self.name}" (imported from ONNX)')
-        for op in self.graph.ops():
-            outs = ", ".join(str(self.graph.value(v).type) for v in self.graph.op_outputs(op))
-            params = sum(self.graph.value(v).data.size for v in self.graph.op_inputs(op)
-                         if v is not None and self.graph.value(v).role == "param")
-            print_fn(f"  {op.name} ({op.op_type}) -> {outs}  params: {params:,}")
-        print_fn(f" Total params: {self.count_params():,}")
-
-    def export(self, path):
-        from .export import export
-        return export(self.graph, path)
-
-
-def load(path_or_proto) -> OnnxModel:
-    """Import an ONNX model file (or ModelProto) for inference with graphc."""
-    return OnnxModel(graph_from_onnx(path_or_proto))
-
-

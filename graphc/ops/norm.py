@@ -86,6 +86,8 @@ def _emit_stats(k, dtype, X, N, C, P, c, count):
 
 @register_op("BatchNormalization", pattern=OUT_EWISE_FUSABLE)
 class BatchNormalization(OpDef):
+    statistic_inputs = (3, 4)  # input_mean, input_var: the running statistics
+
     def _check_mode(self, op, n_out):
         if op.attrs["training_mode"] not in (0, 1):
             raise UnsupportedOpError(f"op {op.name!r} (BatchNormalization): training_mode expected 0 or 1, "

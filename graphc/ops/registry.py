@@ -43,6 +43,7 @@ class OpDef:
     num_inputs: tuple = (1, 1)
     num_outputs: tuple = (1, 1)
     float_attrs: frozenset = frozenset()  # attributes of ONNX type FLOAT (held as float32 values)
+    statistic_inputs: tuple = ()  # input slots holding running statistics (trained by updates, not gradients)
 
     def full_attrs(self, attrs: dict) -> dict:
         unknown = [k for k in attrs if k not in self.attr_defaults and k not in self.required_attrs]
@@ -127,6 +128,23 @@ def has(op_type, domain="") -> bool:
 def is_op(op, op_type, domain="") -> bool:
     """Whether ``op`` is an ``op_type`` op: the registry is the one place that compares op types."""
     return op is not None and op.op_type == op_type and op.domain == domain
+
+
+def trainable_input(op_type, domain, slot) -> bool:
+    """Whether a float initializer read at input ``slot`` of this op is a weight to train.
+
+    Not when the op declares the slot a running statistic (BatchNormalization's mean/var) or when
+    ONNX's schema marks the input NonDifferentiable (Clip's bounds, Pad's constant value, ...).
+    """
+    if slot in get(op_type, domain).statistic_inputs:
+        return False
+    if domain:
+        return True
+    inputs = onnx.defs.get_schema(op_type, OPSET, "").inputs
+    if not inputs:
+        return True
+    formal = inputs[min(slot, len(inputs) - 1)]  # the last formal input may be variadic
+    return formal.differentiation_category != onnx.defs.OpSchema.DifferentiationCategory.NonDifferentiable
 
 
 def all_ops() -> dict:

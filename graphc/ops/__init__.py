@@ -1,7 +1,7 @@
 """The op registry and every op family (importing this package registers them all)."""
 from . import registry
 from . import elementwise, gemm, shape  # noqa: F401  (registers ops)
-from . import conv, pool, norm  # noqa: F401
+from . import conv, conv_transpose, pool, norm  # noqa: F401
 from . import reduce  # noqa: F401
 from . import grad  # noqa: F401  (graphc-domain backward helper ops)
 from . import fused  # noqa: F401  (loop fusion)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codegen.kernels.conv import emit_col2im, emit_fill_rows, emit_im2col, emit_transpose, opaque
+from ..codegen.kernels.conv import emit_fill_rows, emit_im2col, emit_transpose, opaque
+from ..codegen.kernels.conv_transpose import adjoint_workspace, emit_conv_adjoint
 from ..codegen.kernels.gemm import gemm_function
 from ..codegen.loops import const, for_range, iadd, imul
 from ..errors import ShapeError, UnsupportedOpError
@@ -320,21 +321,14 @@ def conv_grad_weight_reference(x, dy, geo: Window, group: int):
     return dw.reshape((m, cg) + geo.kernel).astype(x.dtype)
 
 
-def _col_transposed(geo, kdim):
-    """Column layout for the input gradient's GEMM: the longer of (kdim, P) runs contiguously."""
-    return kdim > math.prod(geo.out)
-
-
 @register_op("ConvGradInput", pattern=OPAQUE, domain=DOMAIN, schema=False)
 class ConvGradInput(OpDef):
     """ConvGradInput(dY, W, like) -> dX of like's type (the adjoint of Conv w.r.t. X).
 
     ``like`` is the forward X; only its type is used (static spatial dims, symbolic batch).
-    Attributes are the forward Conv's, with kernel_shape explicit. Per image and group the
-    kernel multiplies ``W_g^T dY_g`` into a column workspace with the shared GEMM (W read
-    transposed through its strides; or ``dY_g^T W_g`` into the transposed layout when the
-    weight rows are longer than the output) and folds it back with col2im; a pointwise
-    convolution writes the product straight into dX.
+    Attributes are the forward Conv's, with kernel_shape explicit. The kernel is the
+    convolution adjoint ConvTranspose shares (codegen/kernels/conv_transpose.py): ``W_g^T dY_g``
+    into a column workspace with the shared GEMM, folded back with col2im.
     """
     num_inputs = (3, 3)
     attr_defaults = dict(_CONV_ATTRS)
@@ -365,43 +359,13 @@ class ConvGradInput(OpDef):
 
     def workspace(self, op, in_types):
         dy, w, like = in_types
-        geo = self._geo(op, dy, w, like)
-        if Conv._pointwise(geo):
-            return []
-        return [TensorType(dy.dtype, (w.shape[1] * math.prod(geo.kernel) * math.prod(geo.out),))]
+        return adjoint_workspace(self._geo(op, dy, w, like), w.shape, dy.dtype)
 
     def emit(self, k, op):
-        b = k.b
         dy_t, w_t, x_t = k.in_types
         dY, W, _ = k.inputs
-        dX = k.outputs[0]
-        dtype = x_t.dtype
-        s = k.scalar(dtype)
         geo = self._geo(op, dy_t, w_t, x_t)
-        group = op.attrs["group"]
-        m, cg = w_t.shape[0], w_t.shape[1]
-        mg, p = m // group, math.prod(geo.out)
-        kdim = cg * math.prod(geo.kernel)
-        img_in = cg * math.prod(geo.inp)
-        gemm = gemm_function(k, dtype)
-        pointwise = Conv._pointwise(geo)
-        trans = not pointwise and _col_transposed(geo, kdim)
-        P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))
-        with for_range(b, k.dim(x_t, 0), name="n") as n:
-            with for_range(b, group, name="g") as gi:
-                ng = iadd(b, imul(b, n, group), gi)
-                dyg = k.gep(dY, imul(b, ng, mg * p), dtype)
-                wg = k.gep(W, imul(b, gi, mg * kdim), dtype)
-                dxg = k.gep(dX, imul(b, ng, img_in), dtype)
-                if trans:  # colT[p, kd] = sum_m dY_g[m, p] W_g[m, kd]
-                    col = k.workspace[0]
-                    b.call(gemm, [P, KD, MG, dyg, const(1), P, wg, KD, const(1), col, KD, s.c(1.0), s.c(0.0)])
-                else:  # col[kd, p] = sum_m W_g[m, kd] dY_g[m, p]
-                    col = dxg if pointwise else k.workspace[0]
-                    b.call(gemm, [KD, P, MG, wg, const(1), KD, dyg, P, const(1), col, P, s.c(1.0), s.c(0.0)])
-                if not pointwise:
-                    emit_col2im(k, col, dxg, cg, geo, dtype, transposed=trans)
-        b.ret_void()
+        emit_conv_adjoint(k, dY, W, None, k.outputs[0], k.dim(x_t, 0), w_t.shape, geo, op.attrs["group"], x_t.dtype)
 
 
 @register_op("ConvGradWeight", pattern=OPAQUE, domain=DOMAIN, schema=False)

@@ -522,6 +522,69 @@ def embedding_classifier(keras):
     return keras.Model(inputs, outputs)
 
 
+def conv_transpose_2d(keras):
+    """Conv2DTranspose: same with stride 3 > kernel-ish and output_padding, same strided, dilated same without
+    bias, valid with per-axis strides and output_padding (Keras's output sizes)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(3, 4, 2)),
+            keras.layers.Conv2DTranspose(3, 4, strides=3, padding="same", output_padding=1),
+            keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(2, 2, padding="same", dilation_rate=2, use_bias=False),
+            keras.layers.Conv2DTranspose(3, (3, 2), strides=(2, 1), output_padding=(1, 0)),
+        ]
+    )
+
+
+def conv_transpose_1d(keras):
+    """Conv1DTranspose: same strided, valid with a kernel smaller than the stride (Keras pads the output to
+    (n - 1) * s + max(k, s)), dilated valid, same with output_padding."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(7, 3)),
+            keras.layers.Conv1DTranspose(4, 3, strides=2, padding="same"),
+            keras.layers.Conv1DTranspose(2, 1, strides=2),
+            keras.layers.Conv1DTranspose(3, 3, dilation_rate=2, activation="tanh"),
+            keras.layers.Conv1DTranspose(2, 4, strides=3, padding="same", output_padding=2),
+        ]
+    )
+
+
+def conv_transpose_3d(keras):
+    """Conv3DTranspose same with per-axis strides, then valid with output_padding."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(3, 3, 2, 2)),
+            keras.layers.Conv3DTranspose(3, 2, strides=(2, 1, 2), padding="same"),
+            keras.layers.Conv3DTranspose(2, (3, 2, 2), strides=2, output_padding=(1, 0, 1), activation="relu"),
+        ]
+    )
+
+
+def conv_transpose_channels_first(keras):
+    """data_format="channels_first" on Conv2DTranspose and Conv1DTranspose."""
+    cf = "channels_first"
+    img = keras.Input(shape=(2, 4, 5))
+    x = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same", data_format=cf)(img)
+    x = keras.layers.Conv2DTranspose(2, (2, 3), strides=(1, 2), output_padding=(0, 1), data_format=cf)(x)
+    seq = keras.Input(shape=(3, 6))
+    s = keras.layers.Conv1DTranspose(2, 3, strides=2, padding="same", data_format=cf, activation="relu")(seq)
+    return keras.Model([img, seq], [x, s])
+
+
+def dcgan_generator(keras):
+    """The DCGAN tutorial's generator shape: Dense -> Reshape -> Conv2DTranspose x2 (same, stride 2)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(8,)),
+            keras.layers.Dense(4 * 4 * 8, use_bias=False),
+            keras.layers.Reshape((4, 4, 8)),
+            keras.layers.Conv2DTranspose(4, 4, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", activation="tanh"),
+        ]
+    )
+
+
 MODELS = {
     "churn_mlp": (churn_mlp, (11,)),
     "mnist_mlp": (mnist_mlp, (784,)),
@@ -563,4 +626,10 @@ MODELS = {
     "unet_tiny": (unet_tiny, (8, 8, 2)),
     # embeddings (issue 4 item 4): an integer input
     "embedding_classifier": (embedding_classifier, (6,)),
+    # transposed convolutions (issue 4 item 1)
+    "conv_transpose_2d": (conv_transpose_2d, (3, 4, 2)),
+    "conv_transpose_1d": (conv_transpose_1d, (7, 3)),
+    "conv_transpose_3d": (conv_transpose_3d, (3, 3, 2, 2)),
+    "conv_transpose_channels_first": (conv_transpose_channels_first, [(2, 4, 5), (3, 6)]),
+    "dcgan_generator": (dcgan_generator, (8,)),
 }

@@ -307,6 +307,9 @@ DEFAULT_INSTANCES = {
 # existing fixture files stay byte-identical
 MORE_DEFAULT_INSTANCES = {
     "Embedding": lambda: keras.layers.Embedding(10, 4),
+    "Conv1DTranspose": lambda: keras.layers.Conv1DTranspose(4, 3),
+    "Conv2DTranspose": lambda: keras.layers.Conv2DTranspose(4, 3),
+    "Conv3DTranspose": lambda: keras.layers.Conv3DTranspose(4, 3),
 }
 
 

@@ -32,6 +32,8 @@ Convolution2D = Conv2D
 # convolution, pooling and spatial reshaping layers (1-D/3-D, depthwise, separable, padding, cropping, upsampling)
 from .convolutional.conv1d import Conv1D, Convolution1D
 from .convolutional.conv3d import Conv3D, Convolution3D
+from .convolutional.conv_transpose import (Conv1DTranspose, Conv2DTranspose, Conv3DTranspose, Convolution1DTranspose,
+                                           Convolution2DTranspose, Convolution3DTranspose)
 from .convolutional.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D
 from .convolutional.separable_conv import (SeparableConv1D, SeparableConv2D, SeparableConvolution1D,
                                            SeparableConvolution2D)

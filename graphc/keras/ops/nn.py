@@ -7,7 +7,7 @@ from ...errors import ShapeError
 from .core import emit, transpose
 
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "elu", "selu",
-           "leaky_relu", "hard_sigmoid", "softmax", "log_softmax", "conv", "max_pool", "average_pool",
+           "leaky_relu", "hard_sigmoid", "softmax", "log_softmax", "conv", "conv_transpose", "max_pool", "average_pool",
            "batch_normalization", "batch_normalization_training", "to_channels_first", "to_channels_last"]
 
 
@@ -104,6 +104,52 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
     st, dl = _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
     y = emit("Conv", [x, w], strides=list(st), dilations=list(dl), group=cin // kshape[-2],
              kernel_shape=list(kshape[:r]), **_padding_attrs(padding, x.shape[2:], kshape[:r], st, dl))
+    return y if _channels_first(data_format) else to_channels_last(y)
+
+
+def conv_transpose_pads(size, kernel, stride, dilation, padding, output_padding):
+    """Keras's 'valid'/'same' (with optional output_padding) as ONNX ConvTranspose (pads_begin, pads_end,
+    output_padding) along one axis, and the output size (Keras's compute_output_shape).
+
+    Keras (as its JAX backend does) pads the stride-dilated input by (left, right) and correlates with the
+    flipped kernel; ConvTranspose's pads are what that removes from the full result: ``span - 1 - left``
+    and ``span - 1 - right``. A negative end pad (the output grows past the full result) becomes ONNX's
+    output_padding.
+    """
+    span = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        extra = max(span, stride) - span if output_padding is None else output_padding
+        left, right = span - 1, span - 1 + extra
+    else:
+        pad_len = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
+        left = min(pad_len // 2 + pad_len % 2, span - 1)
+        right = pad_len - left
+    pb, pe = span - 1 - left, span - 1 - right
+    out = None if size is None else (size - 1) * stride + 1 + left + right - span + 1
+    return pb, max(pe, 0), max(-pe, 0), out
+
+
+def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
+                   dilation_rate=1):
+    """N-D transposed convolution with a Keras kernel (*kernel_size, filters, in_channels): ONNX
+    ConvTranspose with explicit pads (the layout transposes as in :func:`conv`)."""
+    r = inputs.ndim - 2
+    kshape = kernel.shape
+    x = inputs if _channels_first(data_format) else to_channels_first(inputs)
+    if x.shape[1] != kshape[-1]:
+        raise ShapeError(f"conv_transpose: input channels {x.shape[1]} differ from the kernel's in_channels "
+                         f"{kshape[-1]} (kernel shape {tuple(kshape)})")
+    if any(d is None for d in x.shape[2:]):
+        raise ShapeError(f"conv_transpose: spatial dimensions must be known, received input shape {inputs.shape}")
+    p = padding.lower()
+    if p not in ("valid", "same"):
+        raise ValueError(f"padding must be 'valid' or 'same', received padding={padding!r}")
+    st, dl = _tuple(strides, r, "strides"), _tuple(dilation_rate, r, "dilation_rate")
+    op = [None] * r if output_padding is None else _tuple(output_padding, r, "output_padding")
+    geo = [conv_transpose_pads(n, k, s, d, p, o) for n, k, s, d, o in zip(x.shape[2:], kshape[:r], st, dl, op)]
+    w = transpose(kernel, [r + 1, r] + list(range(r)))  # -> ONNX (in_channels, filters, *k)
+    y = emit("ConvTranspose", [x, w], strides=list(st), dilations=list(dl), kernel_shape=list(kshape[:r]),
+             pads=[g[0] for g in geo] + [g[1] for g in geo], output_padding=[g[2] for g in geo])
     return y if _channels_first(data_format) else to_channels_last(y)
 
 

@@ -22,11 +22,21 @@ class KerasTensor:
     def __bool__(self):
         raise TypeError("A symbolic KerasTensor cannot be used as a Python bool")
 
-    # functional arithmetic records merge layers, as Keras does with TFOpLambda
-    def _binary(self, other, cls):
-        from ..layers import merging
-        return getattr(merging, cls)()([self, other])
+    # functional arithmetic records keras.ops nodes, as Keras 3's KerasTensor operators do
+    def _op(self, name, *args):
+        from .. import ops
+        return getattr(ops, name)(*args)
 
-    def __add__(self, o): return self._binary(o, "Add")
-    def __sub__(self, o): return self._binary(o, "Subtract")
-    def __mul__(self, o): return self._binary(o, "Multiply")
+    def __add__(self, o): return self._op("add", self, o)
+    def __radd__(self, o): return self._op("add", o, self)
+    def __sub__(self, o): return self._op("subtract", self, o)
+    def __rsub__(self, o): return self._op("subtract", o, self)
+    def __mul__(self, o): return self._op("multiply", self, o)
+    def __rmul__(self, o): return self._op("multiply", o, self)
+    def __truediv__(self, o): return self._op("divide", self, o)
+    def __rtruediv__(self, o): return self._op("divide", o, self)
+    def __matmul__(self, o): return self._op("matmul", self, o)
+    def __rmatmul__(self, o): return self._op("matmul", o, self)
+    def __pow__(self, o): return self._op("power", self, o)
+    def __neg__(self): return self._op("negative", self)
+    def __abs__(self): return self._op("abs", self)

@@ -185,8 +185,13 @@ class Layer:
         self._maybe_build(shapes)
         self._check_input_spec(shapes)
         tracer = Tracer(name=f"{self.name}_spec")
-        sym = map_structure(lambda t: tracer.value(tracer.b.input(f"in{id(t)}", t.dtype, ir_shape(t.shape)))
-                            if isinstance(t, KerasTensor) else t, (args, kwargs))
+        seen = {}  # one graph input per KerasTensor, however often it is passed (ops.add(x, x))
+
+        def sym_input(t):
+            if id(t) not in seen:
+                seen[id(t)] = tracer.value(tracer.b.input(f"in{id(t)}", t.dtype, ir_shape(t.shape)))
+            return seen[id(t)]
+        sym = map_structure(lambda t: sym_input(t) if isinstance(t, KerasTensor) else t, (args, kwargs))
         out = self._trace_call(tracer, sym[0], sym[1])
         outputs = map_structure(lambda v: KerasTensor(keras_shape(v.ir_shape), v.dtype, name=self.name), out)
         Node(self, args, kwargs, outputs)

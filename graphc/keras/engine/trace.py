@@ -71,6 +71,25 @@ class SymbolicValue(TracedArithmetic):
     def __repr__(self):
         return f"<SymbolicValue %{self.name}: {self.type}>"
 
+    # Python code that needs the tensor's value cannot be traced: say so, instead of a wrong graph
+    def _untraceable(self, what, *_args, **_kwargs):
+        raise TypeError(
+            f"{what} a symbolic tensor ({self.dtype}{tuple(self.ir_shape)}) is not possible: graphc traces the "
+            "function once on symbolic tensors whose values are unknown, so Python control flow on tensor values "
+            "and numpy functions cannot run on them; compute with keras.ops instead")
+
+    def __bool__(self): self._untraceable("Using as a Python bool (if/and/or/while on)")
+    def __array__(self, *a, **k): self._untraceable("Converting to a numpy array (numpy function on)")
+    def __float__(self): self._untraceable("Converting to a Python float")
+    def __int__(self): self._untraceable("Converting to a Python int")
+    def __index__(self): self._untraceable("Using as an index")
+    def __len__(self): self._untraceable("Taking len() of")
+    def __iter__(self): self._untraceable("Iterating over")
+    def __lt__(self, o): self._untraceable("Comparing (<)")
+    def __le__(self, o): self._untraceable("Comparing (<=)")
+    def __gt__(self, o): self._untraceable("Comparing (>)")
+    def __ge__(self, o): self._untraceable("Comparing (>=)")
+
 
 
 class Tracer:

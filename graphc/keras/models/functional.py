@@ -80,6 +80,12 @@ class Functional(Model):
 
     @property
     def layers(self):
+        """The model's layers; keras.ops nodes (OpLayer) are operations, not layers, as in Keras 3."""
+        return [l for l in self._layers if not getattr(l, "is_operation", False)]
+
+    @property
+    def operations(self):
+        """Layers and keras.ops nodes, in Keras's order."""
         return list(self._layers)
 
     @property

@@ -52,7 +52,7 @@ def summary_lines(model, line_length=None, show_trainable=False):
     functional = hasattr(model, "_layers") and not hasattr(model, "_seq_layers")
     nodes = _model_nodes(model)
     rows = []
-    for layer in model.layers:
+    for layer in getattr(model, "operations", model.layers):  # keras.ops nodes have rows too
         layer_nodes = nodes.get(layer, [])
         shape = _shape_str(layer_nodes[0].outputs) if layer_nodes else "?"
         params = f"{layer.count_params():,}" if layer.built else "0 (unbuilt)"

@@ -5,46 +5,90 @@ import numpy as np
 
 from ...errors import ShapeError
 from .core import emit, transpose
+from .dispatch import keras_op
 
-__all__ = ["relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "elu", "selu",
-           "leaky_relu", "hard_sigmoid", "softmax", "log_softmax", "conv", "conv_transpose", "max_pool", "average_pool",
-           "batch_normalization", "batch_normalization_training", "to_channels_first", "to_channels_last"]
+__all__ = ["relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "log_sigmoid", "elu",
+           "selu", "celu", "leaky_relu", "hard_sigmoid", "hard_silu", "hard_swish", "gelu", "softmax", "log_softmax",
+           "conv", "conv_transpose", "max_pool", "average_pool", "batch_normalization", "batch_normalization_training", "to_channels_first", "to_channels_last"]
 
 
+@keras_op("x")
 def relu(x): return emit("Relu", [x])
+@keras_op("x")
 def relu6(x): return emit("Clip", [x, np.float32(0.0), np.float32(6.0)])
+@keras_op("x")
 def sigmoid(x): return emit("Sigmoid", [x])
+@keras_op("x")
 def tanh(x): return emit("Tanh", [x])
+@keras_op("x")
 def softplus(x): return emit("Softplus", [x])
+@keras_op("x")
 def softsign(x): return emit("Softsign", [x])
-def silu(x): return emit("Mul", [x, sigmoid(x)])
+@keras_op("x")
+def silu(x): return emit("Mul", [x, emit("Sigmoid", [x])])
+@keras_op("x")
+def swish(x): return emit("Mul", [x, emit("Sigmoid", [x])])
+@keras_op("x")
+def log_sigmoid(x): return emit("Neg", [emit("Softplus", [emit("Neg", [x])])])
 
 
-swish = silu
-
-
+@keras_op("x")
 def elu(x, alpha=1.0):
     return emit("Elu", [x], alpha=float(alpha))
 
 
+@keras_op("x")
 def selu(x):
     # Keras's constants (the ONNX defaults round them to float32 the same way)
     return emit("Selu", [x], alpha=1.6732632423543772, gamma=1.0507009873554805)
 
 
+@keras_op("x")
+def celu(x, alpha=1.0):
+    """max(x, 0) + alpha * (exp(min(x, 0) / alpha) - 1)."""
+    neg = emit("Min", [x, 0.0])
+    return emit("Add", [emit("Relu", [x]), emit("Mul", [emit("Sub", [emit("Exp", [emit("Div", [neg, float(alpha)])]),
+                                                                       1.0]), float(alpha)])])
+
+
+@keras_op("x")
 def leaky_relu(x, negative_slope=0.2):
     return emit("LeakyRelu", [x], alpha=float(negative_slope))
 
 
+@keras_op("x")
 def hard_sigmoid(x):
     """Keras 3: relu6(x + 3) / 6 == clip(x / 6 + 0.5, 0, 1) (ONNX's default alpha is 0.2)."""
     return emit("HardSigmoid", [x], alpha=1.0 / 6.0, beta=0.5)
 
 
+@keras_op("x")
+def hard_silu(x):
+    """x * hard_sigmoid(x) (Keras's hard_swish alias)."""
+    return emit("Mul", [x, hard_sigmoid.traced(x)])
+
+
+hard_swish = hard_silu
+
+
+@keras_op("x")
+def gelu(x, approximate=True):
+    """Keras's default tanh form 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))); the exact erf form needs
+    an Erf kernel graphc does not have yet."""
+    if not approximate:
+        raise NotImplementedError("keras.ops.gelu(approximate=False) needs erf, which graphc has no kernel for; "
+                                  "use approximate=True (Keras's default)")
+    inner = emit("Mul", [emit("Add", [x, emit("Mul", [emit("Mul", [emit("Mul", [x, x]), x]), 0.044715])]),
+                         float(np.sqrt(2.0 / np.pi))])
+    return emit("Mul", [emit("Mul", [x, 0.5]), emit("Add", [emit("Tanh", [inner]), 1.0])])
+
+
+@keras_op("x")
 def softmax(x, axis=-1):
     return emit("Softmax", [x], axis=int(axis))
 
 
+@keras_op("x")
 def log_softmax(x, axis=-1):
     return emit("LogSoftmax", [x], axis=int(axis))
 
@@ -92,6 +136,7 @@ def _channels_first(data_format):
     return (data_format or config.image_data_format()) == "channels_first"
 
 
+@keras_op("inputs", "kernel")
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
     """N-D convolution with a Keras kernel (*kernel_size, in_channels / groups, filters)."""
     r = inputs.ndim - 2
@@ -129,6 +174,7 @@ def conv_transpose_pads(size, kernel, stride, dilation, padding, output_padding)
     return pb, max(pe, 0), max(-pe, 0), out
 
 
+@keras_op("inputs", "kernel")
 def conv_transpose(inputs, kernel, strides=1, padding="valid", output_padding=None, data_format=None,
                    dilation_rate=1):
     """N-D transposed convolution with a Keras kernel (*kernel_size, filters, in_channels): ONNX
@@ -163,10 +209,12 @@ def _pool(op_type, inputs, pool_size, strides, padding, data_format, **attrs):
     return y if _channels_first(data_format) else to_channels_last(y)
 
 
+@keras_op("inputs")
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     return _pool("MaxPool", inputs, pool_size, strides, padding, data_format)
 
 
+@keras_op("inputs")
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     # TF/Keras 'same' average pooling divides by the number of real (unpadded) elements
     return _pool("AveragePool", inputs, pool_size, strides, padding, data_format, count_include_pad=0)

@@ -104,7 +104,7 @@ def _functional_config(model):
     from ..engine.node import map_structure
     model_nodes = {id(n) for n in model._nodes}
     reindex = {}  # id(node) -> index of the node among its layer's nodes in this model
-    for layer in model.layers:
+    for layer in model.operations:
         k = 0
         for node in layer._inbound_nodes:
             if id(node) in model_nodes:
@@ -122,7 +122,7 @@ def _functional_config(model):
         return _json_ready(x, "a layer call argument")
 
     entries = []
-    for layer in model.layers:
+    for layer in model.operations:
         entry = _serialize_layer(layer)
         entry["name"] = layer.name
         nodes = [n for n in layer._inbound_nodes if id(n) in model_nodes and not n.is_input]

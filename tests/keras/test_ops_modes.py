@@ -1,0 +1,257 @@
+"""keras.ops in Keras 3's three modes: eagerly on numpy arrays (compiled graphc code, cached), on
+KerasTensors in the functional API (model nodes), and traced inside a layer's call (Lambda, custom
+layers). numpy is the oracle; Keras's argument names and defaults are used throughout."""
+import numpy as np
+import pytest
+
+from graphc import keras
+from graphc.errors import SerializationError, UnsupportedOpError
+from graphc.keras.ops.dispatch import clear_eager_cache, eager_cache_info
+from harness import assert_close
+
+ops = keras.ops
+RNG = np.random.default_rng(0)
+A = RNG.standard_normal((3, 4)).astype(np.float32)
+B = RNG.standard_normal((3, 4)).astype(np.float32)
+P = RNG.random((3, 4)).astype(np.float32) + 0.5  # positive
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _softplus(x):
+    return np.log1p(np.exp(x))
+
+
+# (name, args, kwargs, numpy oracle)
+UNARY = [
+    ("negative", lambda x: -x), ("exp", np.exp), ("abs", np.abs), ("absolute", np.abs), ("square", np.square),
+    ("sign", np.sign), ("relu", lambda x: np.maximum(x, 0)), ("relu6", lambda x: np.clip(x, 0, 6)),
+    ("sigmoid", _sigmoid), ("tanh", np.tanh), ("softplus", _softplus), ("softsign", lambda x: x / (1 + np.abs(x))),
+    ("silu", lambda x: x * _sigmoid(x)), ("swish", lambda x: x * _sigmoid(x)),
+    ("log_sigmoid", lambda x: -_softplus(-x)), ("elu", lambda x: np.where(x > 0, x, np.expm1(x))),
+    ("selu", lambda x: 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(x))),
+    ("celu", lambda x: np.maximum(x, 0) + np.minimum(0, np.expm1(x))),
+    ("leaky_relu", lambda x: np.where(x > 0, x, 0.2 * x)),
+    ("hard_sigmoid", lambda x: np.clip(x / 6 + 0.5, 0, 1)),
+    ("hard_silu", lambda x: x * np.clip(x / 6 + 0.5, 0, 1)),
+    ("gelu", lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))),
+    ("softmax", _softmax), ("log_softmax", lambda x: np.log(_softmax(x))),
+]
+POSITIVE = [("log", np.log), ("sqrt", np.sqrt), ("rsqrt", lambda x: 1 / np.sqrt(x)), ("reciprocal", lambda x: 1 / x)]
+F32_ATTRS = {"selu", "hard_sigmoid", "hard_silu", "leaky_relu"}
+BINARY = [("add", np.add), ("subtract", np.subtract), ("multiply", np.multiply), ("divide", np.divide),
+          ("true_divide", np.true_divide), ("maximum", np.maximum), ("minimum", np.minimum)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name,fn", UNARY + POSITIVE, ids=[n for n, _ in UNARY + POSITIVE])
+def test_unary_eager_matches_numpy(name, fn, dtype):
+    x = (P if (name, fn) in POSITIVE else A * 3).astype(dtype)
+    got = getattr(ops, name)(x)
+    assert isinstance(got, np.ndarray) and got.dtype == dtype and got.shape == x.shape
+    # ONNX holds FLOAT attributes (selu's alpha/gamma, hard_sigmoid's 1/6) as float32, so float64 results of
+    # those ops are float32-exact in their constants only
+    rtol = 1e-5 if dtype == "float32" else 1e-7 if name in F32_ATTRS else 1e-12
+    assert_close(got, fn(x.astype(np.float64)).astype(dtype), rtol=rtol, atol=None if rtol != 1e-7 else 1e-7)
+
+
+@pytest.mark.parametrize("name,fn", BINARY, ids=[n for n, _ in BINARY])
+def test_binary_eager_with_broadcasting_and_scalars(name, fn):
+    assert_close(getattr(ops, name)(A, B), fn(A, B))
+    assert_close(getattr(ops, name)(A, B[:1]), fn(A, B[:1]))
+    assert_close(getattr(ops, name)(x1=A, x2=2.5), fn(A, np.float32(2.5)))  # Keras's argument names
+    assert_close(getattr(ops, name)(-1.5, P), fn(np.float32(-1.5), P))
+    out = getattr(ops, name)(1.5, 2.0)  # Python scalars: a 0-d array
+    assert out.shape == () and np.isclose(out, fn(1.5, 2.0))
+
+
+def test_other_elementwise_and_activation_arguments():
+    assert_close(ops.power(P, 1.5), P ** 1.5)
+    assert_close(ops.clip(A, -0.5, 0.25), np.clip(A, -0.5, 0.25))
+    assert_close(ops.leaky_relu(A, negative_slope=0.1), np.where(A > 0, A, 0.1 * A))
+    assert_close(ops.elu(A, alpha=0.5), np.where(A > 0, A, 0.5 * np.expm1(A)))
+    assert_close(ops.softmax(A, axis=0), _softmax(A, axis=0))
+    assert_close(ops.log_softmax(A, axis=0), np.log(_softmax(A, axis=0)))
+    assert_close(ops.celu(A, alpha=2.0), np.maximum(A, 0) + np.minimum(0, 2 * np.expm1(A / 2)))
+    with pytest.raises(NotImplementedError, match="approximate=True"):
+        ops.gelu(A, approximate=False)
+
+
+REDUCTIONS = [("sum", np.sum), ("mean", np.mean), ("max", np.max), ("min", np.min), ("var", np.var),
+              ("std", np.std)]
+
+
+@pytest.mark.parametrize("name,fn", REDUCTIONS, ids=[n for n, _ in REDUCTIONS])
+@pytest.mark.parametrize("axis", [None, 0, 1, -1, (0, 1)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions_match_numpy(name, fn, axis, keepdims):
+    got = getattr(ops, name)(A, axis=axis, keepdims=keepdims)
+    want = fn(A.astype(np.float64), axis=axis, keepdims=keepdims)
+    assert np.shape(got) == np.shape(want)
+    assert_close(got, want.astype(np.float32))
+
+
+@pytest.mark.parametrize("axis", [None, 1, -1])
+def test_logsumexp_and_initial(axis):
+    want = np.log(np.sum(np.exp(A.astype(np.float64)), axis=axis))
+    assert_close(ops.logsumexp(A, axis=axis), want.astype(np.float32))
+    assert_close(ops.max(A, axis=1, initial=0.5), np.max(A, axis=1, initial=0.5))
+    assert_close(ops.min(A, axis=0, initial=-0.1), np.min(A, axis=0, initial=-0.1))
+
+
+def test_matmul_and_shape_functions():
+    m = RNG.standard_normal((4, 5)).astype(np.float32)
+    assert_close(ops.matmul(A, m), A @ m)
+    x3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    assert_close(ops.matmul(x3, m), x3 @ m)
+    assert_close(ops.dot(A, m), A.dot(m))
+    assert_close(ops.reshape(A, (2, -1)), A.reshape(2, -1))
+    assert_close(ops.reshape(A, 12), A.reshape(12))
+    assert_close(ops.ravel(A), A.ravel())
+    assert_close(ops.transpose(A), A.T)
+    assert_close(ops.transpose(x3, axes=(1, 2, 0)), x3.transpose(1, 2, 0))
+    assert_close(ops.swapaxes(x3, 0, 2), np.swapaxes(x3, 0, 2))
+    assert_close(ops.moveaxis(x3, 0, -1), np.moveaxis(x3, 0, -1))
+    assert_close(ops.concatenate([A, B]), np.concatenate([A, B]))  # Keras's default axis=0
+    assert_close(ops.concatenate([A, B, A], axis=-1), np.concatenate([A, B, A], axis=-1))
+    assert_close(ops.stack([A, B]), np.stack([A, B]))
+    assert_close(ops.stack((A, B), axis=-1), np.stack([A, B], axis=-1))
+    assert_close(ops.expand_dims(A, 1), np.expand_dims(A, 1))
+    assert_close(ops.expand_dims(A, -1), np.expand_dims(A, -1))
+    assert_close(ops.squeeze(A[:, :1]), np.squeeze(A[:, :1]))
+    assert_close(ops.squeeze(A[None, :, :1], axis=0), A[:, :1])
+    assert ops.cast(A, "float64").dtype == np.float64
+    assert isinstance(ops.convert_to_tensor([1.0, 2.0]), np.ndarray)
+
+
+def test_eager_executables_are_cached_by_op_types_and_attributes():
+    clear_eager_cache()
+    x = RNG.standard_normal((5, 3)).astype(np.float32)
+    ops.add(x, 1.0)
+    info = eager_cache_info()
+    assert info["compiles"] == 1
+    for v in (2.0, 3.0, -1.0):  # scalars are inputs, not constants: no recompilation
+        assert_close(ops.add(x, v), x + np.float32(v))
+    ops.add(x + 1, 0.5)
+    assert eager_cache_info()["compiles"] == 1 and eager_cache_info()["hits"] == 4
+    ops.add(x.astype(np.float64), 1.0)  # another dtype
+    ops.add(x[:2], 1.0)  # another shape
+    ops.softmax(x, axis=0)
+    ops.softmax(x, axis=1)  # another attribute
+    assert eager_cache_info()["compiles"] == 5
+    ops.softmax(x, axis=0)
+    assert eager_cache_info()["compiles"] == 5
+
+
+def test_integer_arrays_are_computed_as_floats():
+    out = ops.add(np.arange(3), 1)
+    assert out.dtype == np.float32
+    assert_close(out, np.arange(1, 4, dtype=np.float32))
+
+
+# --- functional API ------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def fresh_names():
+    keras.backend.clear_session()
+    keras.utils.set_random_seed(0)
+
+
+def test_ops_on_keras_tensors_build_model_nodes():
+    x = keras.Input((4,))
+    y = ops.add(x, 1.0)
+    z = ops.concatenate([x, y], axis=-1)
+    s = ops.softmax(ops.multiply(z, z), axis=-1)
+    out = keras.layers.Dense(2)(s)
+    model = keras.Model(x, out)
+    assert y.shape == (None, 4) and z.shape == (None, 8)
+    assert [l.name for l in model.layers] == ["input_layer", "dense"]  # Keras: operations are not layers
+    assert [(l.name, type(l).__name__) for l in model.operations] == [
+        ("input_layer", "InputLayer"), ("add", "Add"), ("concatenate", "Concatenate"), ("multiply", "Multiply"),
+        ("softmax", "Softmax"), ("dense", "Dense")]
+    lines = []
+    model.summary(print_fn=lines.append)
+    text = "\n".join(lines)
+    assert "add (Add)" in text and "concatenate (Concatenate)" in text and "input_layer[0][0], add[0][0]" in text
+    kernel, bias = model.get_weights()
+    zz = np.concatenate([A, A + 1], axis=-1)
+    assert_close(model.predict(A, verbose=0), _softmax(zz * zz) @ kernel + bias)
+
+
+def test_keras_tensor_operators_and_op_names_count_up():
+    x = keras.Input((4,))
+    y = 2.0 * x + 1.0
+    z = -(y - x) / 3.0 + abs(x) ** 2.0
+    model = keras.Model(x, ops.add(z, ops.add(x, x)))
+    names = [l.name for l in model.operations]
+    assert names[:3] == ["input_layer", "multiply", "add"] and "add_2" in names and "power" in names
+    assert_close(model.predict(A, verbose=0), -(2 * A + 1 - A) / 3 + np.abs(A) ** 2 + 2 * A)
+
+
+def test_functional_ops_with_reductions_shapes_and_several_inputs():
+    a, b = keras.Input((3, 4)), keras.Input((3, 4))
+    m = ops.mean(ops.stack([a, b], axis=1), axis=1)
+    t = ops.transpose(ops.matmul(m, ops.transpose(b, axes=(0, 2, 1))), axes=(0, 2, 1))
+    r = ops.reshape(t, (-1, 9))
+    e = ops.expand_dims(ops.max(r, axis=-1), -1)
+    model = keras.Model([a, b], [r, ops.squeeze(e, axis=-1)])
+    xa, xb = RNG.standard_normal((2, 5, 3, 4)).astype(np.float32)
+    mm = (xa + xb) / 2
+    tt = np.transpose(mm @ np.transpose(xb, (0, 2, 1)), (0, 2, 1)).reshape(5, 9)
+    ra, ea = model.predict([xa, xb], verbose=0)
+    assert_close(ra, tt)
+    assert_close(ea, tt.max(axis=-1))
+
+
+def test_saving_a_model_with_op_nodes_says_what_to_do(tmp_path):
+    x = keras.Input((4,))
+    model = keras.Model(x, keras.layers.Dense(2)(ops.relu(x)))
+    with pytest.raises(SerializationError, match="keras.ops.relu.*Lambda"):
+        model.save(str(tmp_path / "m.h5"))
+
+
+# --- traced: Lambda and custom layers ------------------------------------------------------------
+def test_lambda_over_ops_in_functional_and_sequential_models():
+    x = keras.Input((3, 4))
+    y = keras.layers.Lambda(lambda t: ops.log_softmax(ops.sum(ops.square(t), axis=1) * 0.5))(x)
+    model = keras.Model(x, y)
+    x3 = RNG.standard_normal((2, 3, 4)).astype(np.float32)
+    assert_close(model.predict(x3, verbose=0), np.log(_softmax((x3 ** 2).sum(axis=1) * 0.5)))
+    seq = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: ops.concatenate(
+        [ops.relu(t), ops.silu(t), ops.std(t, axis=-1, keepdims=True)], axis=-1))])
+    want = np.concatenate([np.maximum(A, 0), A * _sigmoid(A), A.std(axis=-1, keepdims=True)], axis=-1)
+    assert_close(seq.predict(A, verbose=0), want)
+
+
+def test_custom_layer_call_is_traced():
+    class Scale(keras.layers.Layer):
+        def build(self, input_shape):
+            self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="w")
+
+        def call(self, x):
+            return ops.tanh(ops.multiply(x, self.w)) + ops.mean(x, axis=-1, keepdims=True)
+
+    layer = Scale()
+    model = keras.Sequential([keras.Input((4,)), layer])
+    w = RNG.standard_normal(4).astype(np.float32)
+    layer.set_weights([w])
+    assert_close(model.predict(A, verbose=0), np.tanh(A * w) + A.mean(axis=-1, keepdims=True))
+
+
+@pytest.mark.parametrize("fn,what", [
+    (lambda t: np.exp(t), "numpy"),
+    (lambda t: t if t > 0 else -t, "Comparing"),
+    (lambda t: t * 2 if t else t, "bool"),
+    (lambda t: float(ops.sum(t)) * t, "float"),
+    (lambda t: np.asarray(t) + 1, "numpy array"),
+])
+def test_untraceable_lambda_raises_naming_the_layer(fn, what):
+    x = keras.Input((4,))
+    with pytest.raises(UnsupportedOpError, match=f"Lambda layer 'my_lambda'.*{what}"):
+        keras.layers.Lambda(fn, name="my_lambda")(x)

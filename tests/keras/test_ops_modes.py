@@ -229,6 +229,19 @@ def test_lambda_over_ops_in_functional_and_sequential_models():
     assert_close(seq.predict(A, verbose=0), want)
 
 
+@pytest.mark.parametrize("name,fn", UNARY + POSITIVE, ids=[n for n, _ in UNARY + POSITIVE])
+def test_each_function_as_functional_node_and_in_a_lambda(name, fn):
+    x_in = P if (name, fn) in POSITIVE else A * 3
+    op = getattr(ops, name)
+    x = keras.Input((4,))
+    node = keras.Model(x, op(x))
+    lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: op(t))])
+    want = fn(x_in.astype(np.float64)).astype(np.float32)
+    assert_close(node.predict(x_in, verbose=0), want)
+    assert_close(lam.predict(x_in, verbose=0), want)
+    assert [type(l).__name__ for l in node.operations][1].lower() == name.replace("_", "")
+
+
 def test_custom_layer_call_is_traced():
     class Scale(keras.layers.Layer):
         def build(self, input_shape):

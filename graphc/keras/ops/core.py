@@ -22,8 +22,8 @@ def _tracer(args):
     t = current()
     if t is None:
         raise UnsupportedOpError(
-            "keras.ops functions are traced into graphc IR: call them inside a layer's call() or on "
-            "symbolic tensors; eager numpy evaluation of keras.ops is not available yet")
+            "this graphc-internal op helper only adds ops to a graph being traced: call it inside a layer's "
+            "call() or on symbolic tensors (the public keras.ops functions also run eagerly on numpy arrays)")
     return t
 
 

@@ -585,6 +585,20 @@ def dcgan_generator(keras):
     )
 
 
+def ops_functional(keras):
+    """keras.ops on KerasTensors in the functional API (operations, not layers: model.layers lists only the
+    Dense and Lambda layers), KerasTensor operators, and a Lambda over keras.ops."""
+    inputs = keras.Input(shape=(6,))
+    x = keras.layers.Dense(8)(inputs)
+    y = keras.ops.add(keras.ops.multiply(x, 0.5), 1.0)
+    z = keras.ops.concatenate([keras.ops.relu(x), keras.ops.tanh(y)], axis=-1)
+    s = keras.ops.softmax(z, axis=-1)
+    m = keras.ops.mean(keras.ops.reshape(z, (-1, 4, 4)), axis=1)
+    w = keras.layers.Lambda(lambda t: keras.ops.sigmoid(t) * 2.0 - keras.ops.square(t))(m)
+    out = keras.layers.Dense(3)(keras.ops.concatenate([s, w, x * x, -x / 4.0], axis=-1))
+    return keras.Model(inputs, out)
+
+
 MODELS = {
     "churn_mlp": (churn_mlp, (11,)),
     "mnist_mlp": (mnist_mlp, (784,)),
@@ -632,4 +646,6 @@ MODELS = {
     "conv_transpose_3d": (conv_transpose_3d, (3, 3, 2, 2)),
     "conv_transpose_channels_first": (conv_transpose_channels_first, [(2, 4, 5), (3, 6)]),
     "dcgan_generator": (dcgan_generator, (8,)),
+    # keras.ops nodes in the functional API (issue 4 item 5)
+    "ops_functional": (ops_functional, (6,)),
 }

@@ -268,3 +268,30 @@ def test_untraceable_lambda_raises_naming_the_layer(fn, what):
     x = keras.Input((4,))
     with pytest.raises(UnsupportedOpError, match=f"Lambda layer 'my_lambda'.*{what}"):
         keras.layers.Lambda(fn, name="my_lambda")(x)
+
+
+def test_summary_rows_of_op_nodes_match_keras():
+    """tests/data/keras/ops_functional.json: real Keras 3's summary of the same builder (its "Connected to"
+    cells wrap onto continuation rows, joined here)."""
+    import json
+    from pathlib import Path
+
+    import keras_models
+    meta = json.loads((Path(__file__).resolve().parent.parent / "data" / "keras" / "ops_functional.json")
+                      .read_text())
+
+    def rows(text_lines):
+        out = []
+        for line in text_lines:
+            if not line.startswith("│"):
+                continue
+            cells = [c.strip() for c in line.strip().strip("│").split("│")]
+            if not cells[0] and out:
+                out[-1][-1] += " " + cells[-1]
+            else:
+                out.append(cells)
+        return out
+
+    lines = []
+    keras_models.ops_functional(keras).summary(print_fn=lines.append)
+    assert rows(lines) == rows(meta["summary"].split("\n"))

@@ -33,8 +33,8 @@ class KerasTensor:
     def __rsub__(self, o): return self._op("subtract", o, self)
     def __mul__(self, o): return self._op("multiply", self, o)
     def __rmul__(self, o): return self._op("multiply", o, self)
-    def __truediv__(self, o): return self._op("divide", self, o)
-    def __rtruediv__(self, o): return self._op("divide", o, self)
+    def __truediv__(self, o): return self._op("true_divide", self, o)  # Keras 3's operator, named true_divide
+    def __rtruediv__(self, o): return self._op("true_divide", o, self)
     def __matmul__(self, o): return self._op("matmul", self, o)
     def __rmatmul__(self, o): return self._op("matmul", o, self)
     def __pow__(self, o): return self._op("power", self, o)

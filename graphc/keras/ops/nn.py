@@ -9,7 +9,8 @@ from .dispatch import keras_op
 
 __all__ = ["relu", "relu6", "sigmoid", "tanh", "softplus", "softsign", "silu", "swish", "log_sigmoid", "elu",
            "selu", "celu", "leaky_relu", "hard_sigmoid", "hard_silu", "hard_swish", "gelu", "softmax", "log_softmax",
-           "conv", "conv_transpose", "max_pool", "average_pool", "batch_normalization", "batch_normalization_training", "to_channels_first", "to_channels_last"]
+           "conv", "conv_transpose", "max_pool", "average_pool", "batch_normalization", "batch_normalization_training",
+           "to_channels_first", "to_channels_last"]
 
 
 @keras_op("x")

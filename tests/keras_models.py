@@ -587,14 +587,15 @@ def dcgan_generator(keras):
 
 def ops_functional(keras):
     """keras.ops on KerasTensors in the functional API (operations, not layers: model.layers lists only the
-    Dense and Lambda layers), KerasTensor operators, and a Lambda over keras.ops."""
+    Dense and Activation layers) and KerasTensor operators (Lambda over keras.ops: tests/keras/test_ops_modes.py;
+    a Python lambda does not load with load_model's default safe_mode)."""
     inputs = keras.Input(shape=(6,))
     x = keras.layers.Dense(8)(inputs)
     y = keras.ops.add(keras.ops.multiply(x, 0.5), 1.0)
     z = keras.ops.concatenate([keras.ops.relu(x), keras.ops.tanh(y)], axis=-1)
     s = keras.ops.softmax(z, axis=-1)
     m = keras.ops.mean(keras.ops.reshape(z, (-1, 4, 4)), axis=1)
-    w = keras.layers.Lambda(lambda t: keras.ops.sigmoid(t) * 2.0 - keras.ops.square(t))(m)
+    w = keras.layers.Activation("sigmoid")(m * 2.0 - keras.ops.square(m))
     out = keras.layers.Dense(3)(keras.ops.concatenate([s, w, x * x, -x / 4.0], axis=-1))
     return keras.Model(inputs, out)
 

@@ -5,10 +5,11 @@ Run with real Keras (JAX backend)::
     KERAS_BACKEND=jax /work/kerasvenv/bin/python tools/make_keras_model_files.py \
         [--graphc-python /work/main/.venv/bin/python] [--skip-reverse]
 
-1. For three small models -- an MLP (compiled with Adam and trained one epoch, so the files hold
+1. For four small models -- an MLP (compiled with Adam and trained one epoch, so the files hold
    optimizer state), the MNIST CNN of tests/keras_models.py (compiled with SGD) and a functional
    two-input, two-output model with a shared layer (tests/keras_models.py's two_tower_functions,
-   compiled with per-output losses and loss weights) -- ``model.save`` writes
+   compiled with per-output losses and loss weights), and a functional model with keras.ops nodes
+   (``ops_model``) -- ``model.save`` writes
    ``tests/data/keras/files/<name>.h5`` and ``<name>.keras``, and ``<name>.npz`` holds fixed inputs
    (``x0``, ``x1``, ...) and Keras's predictions on them (``y0``, ``y1``, ...).
 2. Reverse check (not a test): graphc (``--graphc-python``) builds the same architectures, saves
@@ -37,6 +38,15 @@ def mlp(keras):
                              keras.layers.Dense(8, activation="tanh"), keras.layers.Dense(3, activation="softmax")])
 
 
+def ops_model(keras):
+    """keras.ops nodes in a functional model (Keras 3 saves them as Operation entries)."""
+    x = keras.Input(shape=(6,))
+    h = keras.layers.Dense(8, activation="relu")(x)
+    y = keras.ops.concatenate([keras.ops.tanh(h * 0.5 + 1.0), keras.ops.softmax(h, axis=-1)], axis=-1)
+    m = keras.ops.mean(keras.ops.reshape(y, (-1, 4, 4)), axis=1)
+    return keras.Model(x, keras.layers.Dense(3)(m))
+
+
 def build(keras, name):
     """(model, inputs, targets): compiled, the same in Keras and graphc."""
     rng = np.random.default_rng(0)
@@ -52,6 +62,11 @@ def build(keras, name):
                       metrics=["accuracy"])
         xs = [rng.random((4, 28, 28, 1)).astype("float32")]
         ys = [np.eye(10, dtype="float32")[rng.integers(0, 10, (4,))]]
+    elif name == "ops_model":
+        model = ops_model(keras)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mean_squared_error")
+        xs = [rng.standard_normal((5, 6)).astype("float32")]
+        ys = [rng.standard_normal((5, 3)).astype("float32")]
     else:
         model = keras_models.two_tower_functions(keras)
         model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=0.005),
@@ -61,17 +76,17 @@ def build(keras, name):
     return model, xs, ys
 
 
-NAMES = ["mlp", "mnist_cnn", "two_tower"]
+NAMES = ["mlp", "mnist_cnn", "two_tower", "ops_model"]
 
 
 def _as_list(y):
     return list(y) if isinstance(y, (list, tuple)) else [y]
 
 
-def write_keras_files():
+def write_keras_files(names=NAMES):
     import keras
     os.makedirs(OUT, exist_ok=True)
-    for name in NAMES:
+    for name in names:
         keras.backend.clear_session()
         keras.utils.set_random_seed(1)
         model, xs, ys = build(keras, name)
@@ -108,7 +123,7 @@ for name in m.NAMES:
 """
 
 
-def reverse_check(graphc_python):
+def reverse_check(graphc_python, names=NAMES):
     """graphc writes files to /tmp; real Keras loads them and compares predictions."""
     import keras
     out = tempfile.mkdtemp(prefix="graphc_models_")
@@ -116,7 +131,7 @@ def reverse_check(graphc_python):
                                 out=out)
     subprocess.run([graphc_python, "-c", code], check=True)
     failures = 0
-    for name in NAMES:
+    for name in names:
         data = np.load(os.path.join(out, f"{name}.npz"))
         xs = [data[k] for k in sorted(data.files) if k.startswith("x")]
         expected = [data[k] for k in sorted(data.files) if k.startswith("y")]
@@ -145,10 +160,11 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--graphc-python", default=os.path.join(ROOT, ".venv", "bin", "python"))
     p.add_argument("--skip-reverse", action="store_true")
+    p.add_argument("--names", nargs="*", default=NAMES, help="only these models (the others' files stay as they are)")
     args = p.parse_args()
-    write_keras_files()
+    write_keras_files(args.names)
     if not args.skip_reverse:
-        reverse_check(args.graphc_python)
+        reverse_check(args.graphc_python, args.names)
 
 
 if __name__ == "__main__":

@@ -176,7 +176,8 @@ def test_model_checkpoint_saves_whole_model(tmp_path):
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("name,cls,opt,lr", [("mlp", "Sequential", "Adam", 0.01),
                                              ("mnist_cnn", "Sequential", "SGD", 0.05),
-                                             ("two_tower", "Functional", "RMSprop", 0.005)])
+                                             ("two_tower", "Functional", "RMSprop", 0.005),
+                                             ("ops_model", "Functional", "Adam", 0.01)])  # keras.ops nodes
 def test_keras_written_files(name, cls, opt, lr, fmt):
     data = np.load(os.path.join(FILES, f"{name}.npz"))
     xs = [data[k] for k in sorted(data.files) if k.startswith("x")]

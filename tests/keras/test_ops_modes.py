@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graphc import keras
-from graphc.errors import SerializationError, UnsupportedOpError
+from graphc.errors import UnsupportedOpError
 from graphc.keras.ops.dispatch import clear_eager_cache, eager_cache_info
 from harness import assert_close
 
@@ -209,11 +209,30 @@ def test_functional_ops_with_reductions_shapes_and_several_inputs():
     assert_close(ea, tt.max(axis=-1))
 
 
-def test_saving_a_model_with_op_nodes_says_what_to_do(tmp_path):
+@pytest.mark.parametrize("fmt", ["h5", "keras"])
+def test_models_with_op_nodes_save_and_load_in_keras_layout(tmp_path, fmt):
+    """Operation entries as Keras 3 writes them (tests/data/keras/files/ops_model.* are Keras-written files
+    loaded in test_model_saving.py; real Keras loads graphc's, tools/make_keras_model_files.py)."""
+    from graphc.keras.saving.model_saving import serialize_model_config
     x = keras.Input((4,))
-    model = keras.Model(x, keras.layers.Dense(2)(ops.relu(x)))
-    with pytest.raises(SerializationError, match="keras.ops.relu.*Lambda"):
-        model.save(str(tmp_path / "m.h5"))
+    h = ops.concatenate([ops.relu(x), ops.max(ops.reshape(x, (-1, 2, 2)), axis=1)], axis=-1)
+    model = keras.Model(x, keras.layers.Dense(2)(ops.softmax(h * 2.0, axis=0) / 3.0))
+    entries = {e["name"]: e for e in serialize_model_config(model)["config"]["layers"]}
+    assert entries["concatenate"]["module"] == "keras.src.ops.numpy"
+    assert entries["concatenate"]["config"] == {"name": "concatenate", "axis": -1}
+    assert entries["relu"]["module"] == "keras.src.ops.nn" and entries["softmax"]["config"]["axis"] == 0
+    assert entries["true_divide"]["inbound_nodes"][0]["args"][1] == 3.0
+    model.save(str(tmp_path / f"m.{fmt}"))
+    loaded = keras.models.load_model(str(tmp_path / f"m.{fmt}"))
+    assert [l.name for l in loaded.operations] == [l.name for l in model.operations]
+    assert_close(loaded.predict(A, verbose=0), model.predict(A, verbose=0), rtol=0)
+
+
+def test_unknown_keras_operation_in_a_file_is_named():
+    from graphc.errors import SerializationError
+    from graphc.keras.saving.model_saving import _resolve_class
+    with pytest.raises(SerializationError, match="Einsum"):
+        _resolve_class({"module": "keras.src.ops.numpy", "class_name": "Einsum"}, None, "m.keras")
 
 
 # --- traced: Lambda and custom layers ------------------------------------------------------------

@@ -34,6 +34,7 @@ from ..engine.variable import Variable
 _CACHE_SIZE = 256
 _cache: "collections.OrderedDict[tuple, tuple]" = collections.OrderedDict()
 _stats = {"compiles": 0, "hits": 0}
+_TENSOR_PARAMS = {}  # traced function -> the names of its tensor parameters
 
 
 def eager_cache_info():
@@ -62,6 +63,7 @@ def keras_op(*tensor_params):
 
         wrapper.traced = fn
         wrapper.tensor_params = tensor_params
+        _TENSOR_PARAMS[fn] = tensor_params
         return wrapper
     return deco
 
@@ -71,15 +73,46 @@ def _camel(name):
     return "".join(p[:1].upper() + p[1:] for p in name.split("_"))
 
 
+# where Keras 3 defines an op's Operation class when graphc's module (core -> numpy, nn -> nn) differs
+_KERAS_MODULES = {"tanh": "keras.src.ops.numpy", "cast": "keras.src.ops.core", "logsumexp": "keras.src.ops.math",
+                  "rsqrt": "keras.src.ops.math"}
+
+
 @functools.lru_cache(maxsize=None)
 def _op_class(op_name):
+    from .. import ops
     from .op_layer import OpLayer
-    return type(_camel(op_name), (OpLayer,), {"__module__": "graphc.keras.ops", "op_name": op_name})
+    fn = getattr(ops, op_name).traced
+    keras_module = _KERAS_MODULES.get(op_name) or \
+        ("keras.src.ops.nn" if fn.__module__.endswith(".nn") else "keras.src.ops.numpy")
+    return type(_camel(op_name), (OpLayer,), {"__module__": "graphc.keras.ops", "op_name": op_name,
+                                              "function": staticmethod(fn), "keras_module": keras_module})
 
 
 def _functional(fn, args, kwargs):
-    layer = _op_class(fn.__name__)(fn)
-    return layer(*args, **kwargs)
+    """Record the call as Keras 3 does: the tensor arguments (KerasTensors, or constants in their place)
+    are the node's arguments, every other parameter (axis, keepdims, ...) is the operation's config."""
+    sig = inspect.signature(fn)
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    tensors = [bound.arguments[p] for p in fn_tensor_params(fn) if p in bound.arguments]
+    attrs = {k: v for k, v in bound.arguments.items() if k not in fn_tensor_params(fn)}
+    return _op_class(fn.__name__)(attrs=attrs)(*tensors)
+
+
+def fn_tensor_params(fn):
+    return _TENSOR_PARAMS[fn]
+
+
+def op_class(class_name):
+    """The OpLayer class of a Keras 3 operation class name (``Add``, ``TrueDivide``, ``Softmax``)."""
+    from .. import ops
+    from ..engine.naming import to_snake_case
+    name = to_snake_case(class_name)
+    fn = getattr(ops, name, None)
+    if fn is None or not hasattr(fn, "traced"):
+        return None
+    return _op_class(name)
 
 
 # --- eager -------------------------------------------------------------------------------------

@@ -2,34 +2,43 @@
 
 Keras 3 records such a call as an ``Operation`` (``keras.src.ops.numpy.Add``, ...) named after the op;
 graphc records it as this layer without weights, one subclass per op with Keras's class name
-(:func:`graphc.keras.ops.dispatch._op_class`). Its call replays the op function on the traced
-values, so the model lowers it like any layer. ``Functional.layers`` leaves it out and
+(:func:`graphc.keras.ops.dispatch._op_class`). As in Keras, the node's arguments are the op's tensor
+arguments and the other parameters (``axis``, ``keepdims``, ...) are the operation's config, so model
+configs move between Keras and graphc. Its call replays the op function on the traced values, so
+the model lowers it like any layer. ``Functional.layers`` leaves it out and
 ``Functional.operations`` / ``summary()`` list it, as Keras does.
 """
 from __future__ import annotations
 
-from ...errors import SerializationError
 from ..engine.layer import Layer
 
 
 class OpLayer(Layer):
     op_name = ""
+    function = None  # the traced keras.ops function (set per subclass)
+    keras_module = "keras.src.ops.numpy"
     is_operation = True
 
-    def __init__(self, fn, name=None):
+    def __init__(self, attrs=None, name=None, **kwargs):
         super().__init__(name=name)
-        self.fn = fn
+        self.attrs = dict(attrs or {})
+        self.attrs.update(kwargs)  # a Keras config lists the attributes next to the name
         self.built = True
 
     @classmethod
     def _call_accepts(cls, name):
         return False  # no `training` argument: the op function gets exactly the recorded arguments
 
-    def call(self, *args, **kwargs):
-        return self.fn(*args, **kwargs)
+    def call(self, *args):
+        return type(self).function(*args, **self.attrs)
 
     def get_config(self):
-        raise SerializationError(
-            f"Model node {self.name!r} is the keras.ops.{self.op_name} function applied to KerasTensors; graphc "
-            "cannot serialize keras.ops nodes yet. Wrap the computation in a Lambda layer (or a custom layer) to "
-            "save the model, or use save_weights")
+        return {"name": self.name, **self.attrs}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        name = config.pop("name", None)
+        for key in ("dtype", "trainable"):
+            config.pop(key, None)
+        return cls(attrs=config, name=name)

@@ -75,6 +75,9 @@ def _serialize_layer(layer):
         from ..layers import InputLayer
         if not isinstance(layer, InputLayer):
             config.pop("batch_input_shape", None)
+    if getattr(layer, "is_operation", False):  # a keras.ops node: Keras 3's Operation entry
+        return {"module": layer.keras_module, "class_name": cls.__name__, "config": config,
+                "registered_name": cls.__name__}
     builtin = _is_builtin(cls)
     if isinstance(layer, (Sequential, Functional)) and builtin:  # nested models, named as Keras names them
         if isinstance(layer, Sequential):
@@ -297,9 +300,25 @@ def _clean_layer_config(cls, config, builtin):
     return config
 
 
+def _is_op_name(class_name):
+    from ..ops.dispatch import op_class
+    return op_class(class_name) is not None
+
+
 def _resolve_class(entry, custom_objects, path):
     from .object_registration import all_custom_objects
     name = entry.get("class_name")
+    module = str(entry.get("module") or "")
+    # a keras.ops node (Keras 3 Operation). Keras's legacy .h5 drops the module: an Operation's config is
+    # then told from a layer's (Add the op vs Add the merge layer) by having no `trainable` entry
+    if module.startswith("keras.src.ops") or (not module and "trainable" not in (entry.get("config") or {})
+                                              and _is_op_name(name)):
+        from ..ops.dispatch import op_class
+        cls = op_class(name)
+        if cls is None:
+            raise SerializationError(f"{path!r}: the model uses the operation {name} ({entry.get('module')}), "
+                                     "which graphc's keras.ops does not have")
+        return cls, False
     custom = all_custom_objects(custom_objects)
     cls = custom.get(name) or (custom.get(entry.get("registered_name")) if entry.get("registered_name") else None)
     registry = _layer_registry()

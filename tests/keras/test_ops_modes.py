@@ -314,3 +314,18 @@ def test_summary_rows_of_op_nodes_match_keras():
     lines = []
     keras_models.ops_functional(keras).summary(print_fn=lines.append)
     assert rows(lines) == rows(meta["summary"].split("\n"))
+
+
+def test_fit_through_op_nodes():
+    """Gradients flow through keras.ops nodes of a functional model (they lower to ordinary IR ops)."""
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((64, 4)).astype(np.float32)
+    y = (np.tanh(x[:, :1]) + 0.5 * x[:, 1:2] ** 2).astype(np.float32)
+    inp = keras.Input((4,))
+    h = keras.layers.Dense(8)(inp)
+    h = ops.concatenate([ops.tanh(h), ops.square(h) * 0.5, ops.softmax(h, axis=-1)], axis=-1)
+    h = ops.add(h, ops.expand_dims(ops.mean(h, axis=-1), -1))
+    model = keras.Model(inp, keras.layers.Dense(1)(h))
+    model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
+    loss = model.fit(x, y, epochs=20, batch_size=16, verbose=0).history["loss"]
+    assert loss[-1] < 0.2 * loss[0], loss

@@ -329,3 +329,12 @@ def test_fit_through_op_nodes():
     model.compile(optimizer=keras.optimizers.Adam(0.02), loss="mse")
     loss = model.fit(x, y, epochs=20, batch_size=16, verbose=0).history["loss"]
     assert loss[-1] < 0.2 * loss[0], loss
+
+
+def test_untraceable_custom_layer_raises_naming_the_layer():
+    class Branchy(keras.layers.Layer):
+        def call(self, x):
+            return x if ops.sum(x) > 0 else -x
+
+    with pytest.raises(UnsupportedOpError, match=r"Layer 'branchy' \(Branchy\).*Comparing"):
+        Branchy()(keras.Input((4,)))

@@ -10,12 +10,12 @@ import inspect
 
 import numpy as np
 
-from ...errors import ShapeError
+from ...errors import ShapeError, UnsupportedOpError
 from .. import config, initializers as _initializers
 from . import naming
 from .keras_tensor import KerasTensor
 from .node import Node, flatten, map_structure
-from .trace import SymbolicValue, Tracer, current, keras_shape
+from .trace import SymbolicValue, Tracer, UntraceableError, current, keras_shape
 from .variable import Variable
 
 _BASE_KWARGS = {"trainable", "name", "dtype", "autocast", "input_dim", "input_shape", "batch_size",
@@ -162,7 +162,11 @@ class Layer:
         elif not self._call_accepts("training"):
             kwargs.pop("training", None)
         with tracer.active(), tracer.layer_scope(self):
-            return self.call(*args, **kwargs)
+            try:
+                return self.call(*args, **kwargs)
+            except UntraceableError as e:  # name the layer whose Python code needs tensor values
+                raise UnsupportedOpError(f"Layer {self.name!r} ({type(self).__name__}): call() could not be traced: "
+                                         f"{e}") from e
 
     # --- calling -------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):

@@ -42,6 +42,10 @@ class TracedArithmetic:
     def __pow__(self, o): return self._op("power", self, o)
 
 
+class UntraceableError(TypeError):
+    """Python code asked for a symbolic tensor's value (``if x:``, ``float(x)``, ``np.exp(x)``)."""
+
+
 class SymbolicValue(TracedArithmetic):
     """A value in the graph being traced. Arithmetic operators emit ops."""
 
@@ -73,7 +77,7 @@ class SymbolicValue(TracedArithmetic):
 
     # Python code that needs the tensor's value cannot be traced: say so, instead of a wrong graph
     def _untraceable(self, what, *_args, **_kwargs):
-        raise TypeError(
+        raise UntraceableError(
             f"{what} a symbolic tensor ({self.dtype}{tuple(self.ir_shape)}) is not possible: graphc traces the "
             "function once on symbolic tensors whose values are unknown, so Python control flow on tensor values "
             "and numpy functions cannot run on them; compute with keras.ops instead")

@@ -33,7 +33,8 @@ def compile(model_or_graph, passes=None, print_passes=False, opt_level=3, fuse=N
 
 
 def __getattr__(name):  # lazy: `graphc.keras` pulls in the front end only when used
-    if name in ("keras", "ir", "ops", "passes", "codegen", "runtime", "onnx", "datasets", "io"):
+    if name in ("keras", "ir", "ops", "passes", "codegen", "runtime", "onnx", "datasets", "io",
+                "convert"):  # graphc.convert is a callable module: graphc.convert(src, dst)
         import importlib
         return importlib.import_module(f"graphc.{name}")
     raise AttributeError(f"module 'graphc' has no attribute {name!r}")

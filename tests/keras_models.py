@@ -510,6 +510,22 @@ def unet_tiny(keras):
     return keras.Model(inputs, outputs)
 
 
+def merge_layers(keras):
+    """The Subtract/Average/Maximum/Minimum merge classes (two- and three-way) and their functional
+    forms keras.layers.subtract/average/maximum/minimum."""
+    a = keras.Input(shape=(6,))
+    b = keras.Input(shape=(6,))
+    x = keras.layers.Dense(5, activation="tanh")(a)
+    y = keras.layers.Dense(5, activation="tanh")(b)
+    diff = keras.layers.Subtract()([x, y])
+    mean = keras.layers.Average()([x, y, diff])
+    hi = keras.layers.Maximum()([x, y])
+    lo = keras.layers.Minimum()([x, diff, y])
+    mixed = keras.layers.subtract([keras.layers.maximum([hi, mean]), keras.layers.minimum([lo, mean])])
+    both = keras.layers.average([mixed, diff])
+    return keras.Model([a, b], keras.layers.concatenate([diff, mean, hi, lo, both]))
+
+
 def embedding_classifier(keras):
     """Token ids -> Embedding(50, 8) -> GlobalAveragePooling1D -> Dense(3, softmax) (427 params).
 
@@ -639,6 +655,7 @@ MODELS = {
     "channels_first_2d": (channels_first_2d, (3, 9, 8)),
     "pad_crop_upsample": (pad_crop_upsample, [(7, 3), (6, 5, 2)]),
     "unet_tiny": (unet_tiny, (8, 8, 2)),
+    "merge_layers": (merge_layers, [(6,), (6,)]),
     # embeddings (issue 4 item 4): an integer input
     "embedding_classifier": (embedding_classifier, (6,)),
     # transposed convolutions (issue 4 item 1)

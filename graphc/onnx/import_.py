@@ -80,7 +80,11 @@ def graph_from_onnx(path_or_proto) -> Graph:
         if vi.name not in init_names:
             renames[vi.name] = b.input(vi.name, _type(vi).dtype, _type(vi).shape)
     for t in g.initializer:
-        arr = numpy_helper.to_array(t)
+        try:
+            arr = numpy_helper.to_array(t)
+        except Exception as e:  # data that disagrees with its dims or dtype
+            where = repr(os.fspath(path_or_proto)) if not isinstance(path_or_proto, onnx.ModelProto) else "the model"
+            raise SerializationError(f"{where}: initializer {t.name!r} (dims {list(t.dims)}) cannot be read: {e}") from None
         if arr.dtype.kind == "f":
             v = b.param(t.name, dtype_name(arr.dtype), arr.shape, layer=t.name)
             b.g.value(v).data = np.array(arr, order="C", copy=True)  # writable: training updates it

@@ -42,6 +42,31 @@ def test_export_runs_in_onnxruntime_with_the_same_outputs(name, optimize, tmp_pa
             assert_close(g, w, rtol=1e-5, what=f"{name} batch {batch}")
 
 
+# Lambda runs arbitrary Python (its export is whatever the function traces to); Layer is the base class
+NOT_IN_MODELS = {"Layer", "Lambda"}
+
+
+def test_every_layer_class_is_exported_by_some_model():
+    """The export test above covers every layer type graphc has: each class in keras.layers is used
+    by a model of tests/keras_models.py (add a model there when you add a layer)."""
+    import inspect
+    from graphc.keras.engine.layer import Layer
+    exported = {getattr(keras.layers, n) for n in dir(keras.layers)
+                if inspect.isclass(getattr(keras.layers, n)) and issubclass(getattr(keras.layers, n), Layer)}
+    used = set()
+
+    def walk(layer):
+        used.add(type(layer))
+        for sub in list(getattr(layer, "layers", None) or []) + [getattr(layer, "layer", None)]:
+            if sub is not None:
+                walk(sub)
+    for builder, _ in keras_models.MODELS.values():
+        keras.backend.clear_session()
+        walk(builder(keras))
+    missing = sorted(c.__name__ for c in exported - used if c.__name__ not in NOT_IN_MODELS)
+    assert not missing, f"layer classes no model in tests/keras_models.py uses (so export is untested): {missing}"
+
+
 def test_export_is_atomic_and_refuses_graphc_domain_ops(tmp_path):
     from graphc.ir import GraphBuilder
     b = GraphBuilder()

@@ -51,8 +51,10 @@ class Minimum(Merge):
 
 
 class Average(Merge):
+    _merge = Add._merge
+
     def call(self, inputs):
-        return ops.divide(Add.call(self, inputs), float(len(inputs)))
+        return ops.divide(super().call(inputs), float(len(inputs)))
 
 
 class Concatenate(Layer):

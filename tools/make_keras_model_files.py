@@ -15,6 +15,9 @@ Run with real Keras (JAX backend)::
 2. Reverse check (not a test): graphc (``--graphc-python``) builds the same architectures, saves
    them to /tmp as ``.h5`` and ``.keras`` with its predictions, and real Keras loads graphc's
    files with ``keras.models.load_model`` and compares predictions. One line per check.
+3. Conversion check (not a test): graphc converts the PyTorch ONNX fixtures of tests/data/torch
+   (``graphc.convert(x.onnx, x.keras / x.h5)``; channels_first Keras layers) and real Keras loads
+   the results and compares them with torch's stored outputs.
 """
 from __future__ import annotations
 
@@ -120,7 +123,35 @@ for name in m.NAMES:
         model.save(f"{out}/{{name}}.{{ext}}")
     np.savez(f"{out}/{{name}}.npz", **{{f"x{{i}}": a for i, a in enumerate(xs)}},
              **{{f"y{{i}}": a for i, a in enumerate(preds)}})
+import graphc
+for fixture in m.TORCH_FIXTURES:
+    for ext in ("h5", "keras"):
+        graphc.convert(f"{{m.TORCH}}/{{fixture}}.onnx", f"{out}/torch_{{fixture}}.{{ext}}")
 """
+TORCH = os.path.join(ROOT, "tests", "data", "torch")
+TORCH_FIXTURES = [f"{name}.{exporter}" for name in ("mnist_mlp", "mnist_cnn", "bn_cnn", "zoo_blocks")
+                  for exporter in ("legacy", "dynamo")]
+
+
+def conversion_check(out):
+    """Real Keras loads graphc.convert's Keras files made from PyTorch ONNX; compares with torch."""
+    import keras
+    failures = 0
+    for fixture in TORCH_FIXTURES:
+        data = np.load(os.path.join(TORCH, f"{fixture}.npz"))
+        for ext in ("h5", "keras"):
+            try:
+                model = keras.models.load_model(os.path.join(out, f"torch_{fixture}.{ext}"))
+                err = float(np.max(np.abs(model.predict(data["x"], verbose=0) - data["y"])))
+                ok = err < 1e-4
+                print(f"{'OK  ' if ok else 'FAIL'} keras loads graphc.convert(torch {fixture}.onnx -> .{ext}): "
+                      f"{len(model.layers)} layers, max |diff| vs torch {err:.2e}")
+            except Exception as e:  # report, keep checking the others
+                ok = False
+                print(f"FAIL keras loads graphc.convert(torch {fixture}.onnx -> .{ext}): {type(e).__name__}: "
+                      f"{str(e)[:300]}")
+            failures += not ok
+    return failures
 
 
 def reverse_check(graphc_python, names=NAMES):
@@ -152,6 +183,7 @@ def reverse_check(graphc_python, names=NAMES):
                 ok = False
                 print(f"FAIL keras loads graphc {name}.{ext}: {type(e).__name__}: {str(e)[:300]}")
             failures += not ok
+    failures += conversion_check(out)
     print(f"reverse check: {failures} failure(s); graphc's files are in {out}")
     return failures
 

@@ -7,17 +7,20 @@ from dataclasses import dataclass, field
 from .. import config
 from . import cache
 from .llvm import JIT, optimize, parse, target_key, target_machine
-from .program import PROGRAM, build_module, buffer_plan
+from .program import PROGRAM, PROLOGUE, buffer_plan, build_module, hoisted_ops
+
+cache.source_digest()  # hash the kernel sources now, as imported (not later, after an edit on disk)
 
 
 @dataclass
 class Compiled:
     jit: JIT
-    address: int
+    address: int  # gc_program
     cache_key: str
     from_cache: bool
     seconds: float
     graph_text: str = field(repr=False, default="")
+    prologue_address: int = 0  # gc_prologue: the hoisted weight-only ops
 
 
 def llvm_ir(g, optimized=False, opt_level=3) -> str:
@@ -55,7 +58,7 @@ def compile_graph(g, opt_level: int = 3, use_cache: bool = True) -> Compiled:
         if use_cache:
             cache.store(k, obj)
     jit = JIT(objects=[obj])
-    return Compiled(jit, jit.address(PROGRAM), k, hit, time.perf_counter() - t0, text)
+    return Compiled(jit, jit.address(PROGRAM), k, hit, time.perf_counter() - t0, text, jit.address(PROLOGUE))
 
 
-__all__ = ["compile_graph", "llvm_ir", "assembly", "buffer_plan", "Compiled"]
+__all__ = ["compile_graph", "llvm_ir", "assembly", "buffer_plan", "hoisted_ops", "Compiled"]

@@ -1,8 +1,13 @@
-"""Build one LLVM module for a graph: a kernel per op and ``gc_program`` that runs them all.
+"""Build one LLVM module for a graph: a kernel per op, ``gc_prologue`` and ``gc_program``.
 
 ``void gc_program(ptr table, ptr dims)``: ``table`` holds one pointer per buffer, in the
 order of :func:`buffer_plan`; ``dims`` the run-time sizes of the symbolic dimensions in the
 order of ``Graph.symbols()``. Running a whole graph is one native call.
+
+``void gc_prologue(ptr table, ptr dims)`` computes the *hoisted* ops (:func:`hoisted_ops`): in a
+graph without in-place updates, ops that read only weights (params, states, consts), such as a
+kernel's layout Transpose or a folded BatchNormalization scale. Their results are ``cached``
+buffers that persist between calls; the runtime reruns the prologue only after weights change.
 """
 from __future__ import annotations
 
@@ -19,12 +24,13 @@ from .kernels.elementwise import emit_elementwise
 from .loops import I64, const
 
 PROGRAM = "gc_program"
+PROLOGUE = "gc_prologue"
 
 
 @dataclass(frozen=True)
 class Buffer:
     name: str
-    kind: str  # input | output | param | state | const | temp | workspace
+    kind: str  # input | output | param | state | const | cached | temp | workspace
     type: TensorType
 
 
@@ -51,6 +57,24 @@ def schedule(g) -> list:
     return [g.op(n) for n in topo if g.nx.nodes[n]["kind"] == "op"]
 
 
+def hoisted_ops(g) -> set:
+    """Names of the ops that read weights only (transitively) and can run once per weight change.
+
+    None in a graph with in-place updates (a train step changes its weights every call), and
+    never an op that writes a graph output (outputs are fresh per call)."""
+    if g.aliases:
+        return set()
+    outputs, done = set(g.outputs), set()
+    weight_only = {v.name for v in g.values() if v.role in ("param", "state", "const")}
+    for op in schedule(g):
+        ins = [v for v in g.op_inputs(op) if v is not None]
+        outs = g.op_outputs(op)
+        if ins and all(v in weight_only for v in ins) and not outputs.intersection(outs):
+            done.add(op.name)
+            weight_only.update(outs)
+    return done
+
+
 def buffer_plan(g) -> list[Buffer]:
     """Every buffer the program touches, in table order (deterministic for a given graph).
 
@@ -71,9 +95,10 @@ def buffer_plan(g) -> list[Buffer]:
     for role in ("param", "state", "const"):
         for v in sorted(g.values(role), key=lambda v: v.name):
             add(v.name, role, v.type)
+    hoisted = hoisted_ops(g)
     for op in schedule(g):
         for n in g.op_outputs(op):
-            add(n, "temp", g.value(n).type)
+            add(n, "cached" if op.name in hoisted else "temp", g.value(n).type)
         opdef = registry.get(op.op_type, op.domain)
         in_types = [g.value(v).type if v else None for v in g.op_inputs(op)]
         for i, t in enumerate(opdef.workspace(op, in_types)):
@@ -95,12 +120,15 @@ def build_module(g, triple: str, data_layout: str) -> ir.Module:
     slot = {b.name: i for i, b in enumerate(plan)}
     slot.update({new: slot[old] for new, old in g.aliases.items()})
 
-    program = ir.Function(mod, ir.FunctionType(ir.VoidType(), [PTR, PTR]), PROGRAM)
-    program.args[0].add_attribute("noalias")
-    pb = ir.IRBuilder(program.append_basic_block("entry"))
-    table, dims = program.args
+    hoisted = hoisted_ops(g)
+    builders = {}
+    for fname in (PROLOGUE, PROGRAM):
+        fn = ir.Function(mod, ir.FunctionType(ir.VoidType(), [PTR, PTR]), fname)
+        fn.args[0].add_attribute("noalias")
+        builders[fname] = (ir.IRBuilder(fn.append_basic_block("entry")), fn.args)
     kernels = {}
     for op in schedule(g):
+        pb, (table, dims) = builders[PROLOGUE if op.name in hoisted else PROGRAM]
         ins = [v for v in g.op_inputs(op)]
         outs = g.op_outputs(op)
         in_place = any(o in g.aliases and g.aliases[o] in ins for o in outs)
@@ -111,7 +139,8 @@ def build_module(g, triple: str, data_layout: str) -> ir.Module:
         names = [v for v in ins if v is not None] + outs + [f"{op.name}#ws{i}" for i in range(n_ws)]
         args = [dims] + [pb.load(pb.gep(table, [const(slot[n])], source_etype=PTR), typ=PTR) for n in names]
         pb.call(fn, args)
-    pb.ret_void()
+    for pb, _ in builders.values():
+        pb.ret_void()
     return mod
 
 

@@ -152,6 +152,20 @@ class Graph:
             self.nx.add_edge(new, o, slot=d["slot"])
         self.outputs = [new if v == old else v for v in self.outputs]
 
+    def adopt(self, old, new):
+        """Keep the name ``old`` for a rewrite's result ``new``: ``old`` (whose producer a pass has
+        removed) becomes the output of ``new``'s producer, ``new``'s readers read ``old``, and
+        ``new`` disappears. Names of rewritten values (graph outputs among them) stay stable."""
+        if self.producer(new) is None:  # the rewrite returned a source value (input, param, const)
+            self.replace_uses(old, new)
+            self.nx.remove_node(old)
+            return
+        self.replace_uses(new, old)
+        for p, _, d in list(self.nx.in_edges(new, data=True)):
+            self.nx.add_edge(p, old, slot=d["slot"])
+        self.value(old).type = self.value(new).type
+        self.nx.remove_node(new)
+
     def copy(self) -> "Graph":
         g = Graph(self.name)
         g.nx = self.nx.copy()

@@ -176,6 +176,20 @@ class Conv(OpDef):
             raise ShapeError(f"{where}: B expected shape ({m},), received {bias}")
         return [TensorType(x.dtype, (x.shape[0], m) + geo.out)]
 
+    channel_axis = 1
+
+    def affine_output(self, b, op, ins, scale, shift):
+        """conv(x, W, B) * s + t == conv(x, W * s[:, None...], B * s + t)."""
+        x, w = ins[0], ins[1]
+        bias = ins[2] if len(ins) > 2 else None
+        if scale is not None:
+            rank = b.type(w).rank
+            w = b.op("Mul", [w, b.op("Reshape", [scale, b.const(np.array((-1,) + (1,) * (rank - 1), np.int64))])])
+            bias = None if bias is None else b.op("Mul", [bias, scale])
+        if shift is not None:
+            bias = shift if bias is None else b.op("Add", [bias, shift])
+        return [x, w] + ([bias] if bias is not None else []), dict(op.attrs)
+
     def reference(self, op, x, w, b=None):
         geo = conv_geometry(op, TensorType(x.dtype, x.shape), TensorType(w.dtype, w.shape))
         return conv_reference(x, w, b, geo, op.attrs["group"])

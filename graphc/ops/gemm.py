@@ -33,6 +33,26 @@ class Gemm(OpDef):
             broadcast_shapes((m, n), in_types[2].shape, where=f"op {op.name!r} (Gemm) bias")
         return [TensorType(a.dtype, (m, n))]
 
+    channel_axis = -1
+
+    def affine_output(self, b, op, ins, scale, shift):
+        """(alpha A'B' + beta C) * s + t: s scales B''s columns and C; t joins C (made beta = 1)."""
+        a, w = ins[0], ins[1]
+        c = ins[2] if len(ins) > 2 else None
+        attrs = dict(op.attrs)
+        if c is not None and attrs["beta"] != 1.0:
+            c = b.op("Mul", [c, b.const(np.asarray(attrs["beta"], dtype=b.type(c).dtype))])
+            attrs["beta"] = 1.0
+        if scale is not None:
+            # B' = B^T when transB: B's rows are the output columns
+            col = b.op("Reshape", [scale, b.const(np.array([-1, 1], np.int64))]) if attrs["transB"] else scale
+            w = b.op("Mul", [w, col])
+            c = None if c is None else b.op("Mul", [c, scale])
+        if shift is not None:
+            c = shift if c is None else b.op("Add", [c, shift])
+            attrs["beta"] = 1.0
+        return [a, w] + ([c] if c is not None else []), attrs
+
     def reference(self, op, a, b, c=None):
         a = a.T if op.attrs["transA"] else a
         b = b.T if op.attrs["transB"] else b
@@ -79,6 +99,15 @@ class MatMul(OpDef):
         batch = broadcast_shapes(ash[:-2], bsh[:-2], where=f"op {op.name!r} (MatMul)")
         out = batch + ((ash[-2],) if a.rank > 1 else ()) + ((bsh[-1],) if b.rank > 1 else ())
         return [TensorType(a.dtype, out)]
+
+    channel_axis = -1
+
+    def affine_output(self, b, op, ins, scale, shift):
+        """(A @ W) * s == A @ (W * s) for a 2-D W; a shift needs a bias input MatMul lacks."""
+        a, w = ins
+        if shift is not None or scale is None or b.type(w).rank != 2:
+            return None
+        return [a, b.op("Mul", [w, scale])], dict(op.attrs)
 
     def reference(self, op, a, b):
         return np.matmul(a, b)

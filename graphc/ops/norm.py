@@ -146,6 +146,23 @@ class BatchNormalization(OpDef):
                     k.store(s.fma(s.sub(k.load(X, idx, dtype), m), a, bb), Y, idx, dtype)
         b.ret_void()
 
+    def decompose(self, b, op, ins):
+        """Inference form as elementwise ops: ``((x + (-mean)) * a) + B`` with ``a = scale / sqrt(var + eps)``
+        per channel (computed from the weights alone, so codegen hoists it out of the per-call program).
+        Subtracting the mean first keeps the kernel's accuracy; passes/fold_scales distributes the
+        scale into a preceding Conv/Gemm's weights when there is one."""
+        if op.attrs["training_mode"]:
+            return None
+        x, scale, bias, mean, var = ins
+        xt = b.type(x)
+        eps = b.const(np.asarray(op.attrs["epsilon"], dtype=xt.dtype), name=f"{op.name}_eps")
+        a = b.op("Div", [scale, b.op("Sqrt", [b.op("Add", [var, eps])])], name=f"{op.name}_a")
+        shape = b.const(np.array((-1,) + (1,) * (xt.rank - 2), dtype=np.int64), name=f"{op.name}_shape")
+        per_channel = [b.op("Reshape", [v, shape], name=f"{op.name}_r") for v in (b.op("Neg", [mean]), a, bias)]
+        y = b.op("Add", [x, per_channel[0]], name=f"{op.name}_center")
+        y = b.op("Mul", [y, per_channel[1]], name=f"{op.name}_scale")
+        return [b.op("Add", [y, per_channel[2]], name=f"{op.name}_shift")]
+
     def grad(self, ctx, op, dys):
         dys = list(dys) + [None] * (3 - len(dys))
         needs = ctx.needs

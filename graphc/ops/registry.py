@@ -74,6 +74,17 @@ class OpDef:
     # grad(ctx, op, dys) -> [dx per input slot or None]; ctx is passes.autodiff.GradContext, dys the
     # gradients of the op's outputs (None where an output does not reach the loss)
     grad = None
+    # decompose(b, op, ins) -> [new output value per output] or None: rewrite the op into simpler
+    # registered ops (``b`` is a GraphBuilder on the same graph; passes/decompose runs it), e.g.
+    # inference BatchNormalization -> x * s + t, so fusion and weight folding can take it apart
+    decompose = None
+    # affine_output(b, op, ins, scale, shift) -> (new inputs, new attrs) or None: a linear op (Conv,
+    # Gemm, MatMul) rewritten to compute ``y * scale + shift`` along its output-channel axis (``scale``
+    # and ``shift`` are 1-D values of that length, or None) by folding them into its weights and bias
+    # (passes/fold_scales; inference BatchNormalization folding). None when it cannot.
+    affine_output = None
+    # the output axis affine_output scales: 1 for Conv (NCHW), -1 for Gemm/MatMul
+    channel_axis = None
 
 
 def _schema_defaults(op_type, domain):

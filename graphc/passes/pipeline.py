@@ -6,13 +6,16 @@ import time
 from .. import config
 from .cancel_transposes import cancel_transposes
 from .count_params import count_params
+from .decompose import decompose
 from .eliminate_dead import eliminate_dead
 from .fold_constants import fold_constants
+from .fold_scales import fold_scales
 from .fuse_elementwise import fuse_elementwise
 from .infer_shapes import infer_shapes
 
 UNFUSED = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, eliminate_dead, count_params]
-INFERENCE = UNFUSED[:-1] + [fuse_elementwise, count_params]
+# inference BatchNormalization folds into the preceding Conv/Gemm (decompose + fold_scales), then loops fuse
+INFERENCE = UNFUSED[:-1] + [decompose, fold_scales, fold_constants, eliminate_dead, fuse_elementwise, count_params]
 
 
 def run(g, passes=INFERENCE, print_passes=False, verify=True):

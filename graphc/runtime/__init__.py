@@ -1,4 +1,5 @@
 """Runtime: Executable runs a compiled program on validated numpy inputs."""
 from .executable import Executable
+from .weights import generation, weights_changed
 
-__all__ = ["Executable"]
+__all__ = ["Executable", "generation", "weights_changed"]

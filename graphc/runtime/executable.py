@@ -12,6 +12,7 @@ import numpy as np
 from ..codegen import buffer_plan, compile_graph
 from ..errors import DTypeError, GraphError, ShapeError
 from ..ir import np_dtype
+from . import weights
 
 _ALIGN = 64
 _PROGRAM_T = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -77,6 +78,9 @@ class Executable:
         self.symbols = graph.symbols()
         self.compiled = compile_graph(graph, opt_level, use_cache)
         self._fn = _PROGRAM_T(self.compiled.address)
+        self._prologue = _PROGRAM_T(self.compiled.prologue_address)
+        self._prologue_generation = None  # weights generation the cached buffers were computed for
+        self._updates_weights = bool(graph.aliases)
         self.input_names = list(graph.inputs)
         self.input_types = [graph.value(n).type for n in graph.inputs]
         # integer inputs that index a table (Embedding): meta["index_range"] = (lo, hi, layer) is checked
@@ -89,12 +93,15 @@ class Executable:
         for b in self.plan:
             if b.kind in ("param", "state", "const"):
                 self._sources[b.name] = self._check_source(b)
+            elif b.kind == "cached":  # results of hoisted weight-only ops, kept between calls
+                self._sources[b.name] = np.empty(b.type.shape, dtype=np_dtype(b.type.dtype))
         unbound = [s for s in self.symbols if not any(s in t.shape for t in self.input_types)]
         if unbound:
             raise GraphError(f"symbolic dims {unbound} are not fixed by any graph input")
         self._bindings: dict[tuple, _Binding] = {}
         self._arena = np.empty(_ALIGN, dtype=np.uint8)
         self.native_calls = 0
+        self.prologue_calls = 0  # runs of gc_prologue (the hoisted weight-only ops)
 
     def _check_source(self, b):
         arr = self.graph.value(b.name).data
@@ -162,7 +169,7 @@ class Executable:
     def run(self, inputs) -> list[np.ndarray]:
         arrays, dims = self.validate(inputs)
         for name, arr in self._sources.items():  # weights must be updated in place
-            if self.graph.value(name).data is not arr:
+            if self.graph.value(name).data is not arr and self.plan[self._slots[name]].kind != "cached":
                 raise GraphError(f"buffer of {name!r} was replaced; assign weights in place (arr[...] = new)")
         bnd = self.binding(dims)
         table = bnd.table
@@ -179,8 +186,14 @@ class Executable:
             else:
                 o = None
             outs.append(o)
+        if self._prologue_generation != weights.generation():
+            self._prologue(table.ctypes.data, bnd.dims.ctypes.data)
+            self._prologue_generation = weights.generation()
+            self.prologue_calls += 1
         self._fn(table.ctypes.data, bnd.dims.ctypes.data)
         self.native_calls += 1
+        if self._updates_weights:
+            weights.weights_changed()
         result, returned = [], set()
         for name, o in zip(self.output_names, outs):
             if o is None:  # an output that is an input, param or const

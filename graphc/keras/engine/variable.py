@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ShapeError
+from ...runtime.weights import weights_changed
 from .trace import TracedArithmetic
 
 
@@ -60,6 +61,7 @@ class Variable(TracedArithmetic):
             raise ShapeError(f"Variable {self.path!r}: expected a value of shape {self._value.shape}, "
                              f"received shape {value.shape}")
         self._value[...] = value
+        weights_changed()
         return self
 
     def __repr__(self):

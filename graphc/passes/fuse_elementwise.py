@@ -30,22 +30,27 @@ def _fusible(g, op):
 
 
 def _groups(g):
+    """Greedy grouping in topological order. An op joins the group(s) of its producers with the same
+    key; when its producers sit in several such groups and the union stays convex, they merge
+    (an optimizer's slot updates and the parameter update it feeds become one loop)."""
     members, keys, group_of = [], [], {}
     for op in g.ops():
         key = _fusible(g, op)
         if key is None:
             continue
+        candidates = sorted({group_of[p.name] for v in g.op_inputs(op) if v is not None
+                             for p in [g.producer(v)] if p is not None and p.name in group_of
+                             and keys[group_of[p.name]] == key}, reverse=True)
         chosen = None
-        for gid in sorted({group_of[p.name] for v in g.op_inputs(op) if v is not None
-                           for p in [g.producer(v)] if p is not None and p.name in group_of}, reverse=True):
-            if keys[gid] != key:
-                continue
-            inside = members[gid]
-            outside_inputs = [v for v in g.op_inputs(op) if v is not None and
-                              (g.producer(v) is None or g.producer(v).name not in inside)]
-            if all(not (nx.ancestors(g.nx, v) & inside) for v in outside_inputs):
-                chosen = gid
-                break
+        for gid in candidates:
+            if chosen is None:
+                if _convex(g, members[gid] | {op.name}):
+                    chosen = gid
+            elif _convex(g, members[chosen] | members[gid] | {op.name}):
+                for name in members[gid]:
+                    group_of[name] = chosen
+                members[chosen] |= members[gid]
+                members[gid] = set()
         if chosen is None:
             chosen = len(members)
             members.append(set())

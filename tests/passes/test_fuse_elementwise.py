@@ -70,5 +70,11 @@ def test_training_is_identical_with_fusion_on_and_off(monkeypatch):
     # every parameter's Adam update is one fused loop writing in place (BatchNorm's moving
     # statistics come out of the BN kernel and are copied: they are not elementwise)
     assert len(updates) == 6 and all(op.op_type == "Fused" for op in updates)
+    # ... and the slot updates (m, v) come out of the same loop as the parameter: one pass per parameter
+    for new, old in step.aliases.items():
+        if step.value(old).role == "param":
+            slots = [n for n, o in step.aliases.items() if o.endswith(old.replace(".", "_") + "_momentum")
+                     or o.endswith(old.replace(".", "_") + "_velocity")]
+            assert len(slots) == 2 and {step.producer(n).name for n in slots} == {step.producer(new).name}, old
     plain_step = next(iter(plain_model._train_programs.values())).exe.graph
     assert len(step.ops()) < len(plain_step.ops()) / 2

@@ -48,6 +48,22 @@ class SpatialLayer(Layer):
             setattr(self, f"{name}_constraint", constraints.get(con))
         self.activity_regularizer = regularizers.get(activity_regularizer)
 
+    def _weight_config(self, *names):
+        """get_config entries of the weights ``names``: initializers, regularizers (then the activity
+        regularizer), constraints, in Keras's order."""
+        return {**{f"{n}_initializer": initializers.serialize(getattr(self, f"{n}_initializer")) for n in names},
+                **{f"{n}_regularizer": regularizers.serialize(getattr(self, f"{n}_regularizer")) for n in names},
+                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+                **{f"{n}_constraint": constraints.serialize(getattr(self, f"{n}_constraint")) for n in names}}
+
+    def _finish(self, y):
+        """bias, activation (in NCHW, before the layout transpose: fewer transposes to cancel), back to
+        the layer's data format, activity penalty."""
+        if self.bias is not None:
+            y = ops.add(y, ops.reshape(self.bias, (self.bias.shape[0],) + (1,) * self.rank))
+        y = self.activation(y)
+        return add_activity_penalty(self, y if self.data_format == "channels_first" else ops.to_channels_last(y))
+
     @property
     def _channel_axis(self):
         return 1 if self.data_format == "channels_first" else -1
@@ -107,10 +123,7 @@ class BaseConv(SpatialLayer):
         cf = self.data_format == "channels_first"
         x, padding = self._explicit_padding(inputs if cf else ops.to_channels_first(inputs))
         y = ops.conv(x, self.kernel, self.strides, padding, "channels_first", self.dilation_rate)
-        if self.bias is not None:
-            y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
-        y = self.activation(y)  # in NCHW, before the layout transpose (fewer transposes to cancel)
-        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+        return self._finish(y)
 
     def _explicit_padding(self, x):
         """(channels_first input, padding for ops.conv); Conv1D's "causal" pads here and convolves "valid"."""
@@ -124,10 +137,4 @@ class BaseConv(SpatialLayer):
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "groups": self.groups,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **self._weight_config("kernel", "bias")}

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from ... import activations, constraints, initializers, ops, regularizers
+from ... import activations, ops
 from ...engine.input_spec import InputSpec
-from ...engine.layer import add_activity_penalty
 from .base_conv import SpatialLayer
 
 
@@ -49,20 +48,11 @@ class BaseDepthwiseConv(SpatialLayer):
         cf = self.data_format == "channels_first"
         x = inputs if cf else ops.to_channels_first(inputs)
         y = depthwise_conv(x, self.kernel, self.strides, self.padding, self.dilation_rate)
-        if self.bias is not None:
-            y = ops.add(y, ops.reshape(self.bias, (self.bias.shape[0],) + (1,) * self.rank))
-        y = self.activation(y)
-        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+        return self._finish(y)
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "kernel_size": self.kernel_size,
                 "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
                 "dilation_rate": self.dilation_rate, "activation": activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **self._weight_config("depthwise", "bias")}

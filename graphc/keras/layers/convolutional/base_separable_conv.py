@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from ... import activations, constraints, initializers, ops, regularizers
+from ... import activations, ops
 from ...engine.input_spec import InputSpec
-from ...engine.layer import add_activity_penalty
 from .base_conv import SpatialLayer
 from .base_depthwise_conv import depthwise_conv
 
@@ -55,23 +54,11 @@ class BaseSeparableConv(SpatialLayer):
         x = inputs if cf else ops.to_channels_first(inputs)
         y = depthwise_conv(x, self.depthwise_kernel, self.strides, self.padding, self.dilation_rate)
         y = ops.conv(y, self.pointwise_kernel, 1, "valid", "channels_first", 1)
-        if self.bias is not None:
-            y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
-        y = self.activation(y)
-        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+        return self._finish(y)
 
     def get_config(self):
         return {**super().get_config(), "depth_multiplier": self.depth_multiplier, "filters": self.filters,
                 "kernel_size": self.kernel_size, "strides": self.strides, "padding": self.padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
-                "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
-                "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
-                "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **self._weight_config("depthwise", "pointwise", "bias")}

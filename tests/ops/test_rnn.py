@@ -124,7 +124,7 @@ def test_layout_1(cell, direction):
 @pytest.mark.parametrize("cell", ["RNN", "GRU", "LSTM"])
 @pytest.mark.parametrize("direction", ["forward", "reverse", "bidirectional"])
 def test_sequence_lens(cell, direction):
-    ins = make_inputs(cell, 5, 4, 3, 4, direction, lens=[5, 2, 1, 4], h0=True, c0=True, seed=3)
+    ins = make_inputs(cell, 5, 5, 3, 4, direction, lens=[5, 2, 1, 0, 4], h0=True, c0=True, seed=3)
     check_rnn(cell, ins, dict(hidden_size=4, direction=direction), oracles=("ort",))
 
 
@@ -297,7 +297,6 @@ def keras_loop(cell, x, w, r, bias, h0, c0, mask, rmask, reverse, zero_output, l
     """
     sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     T = x.shape[0]
-    H = r.shape[1]
     h, c = h0.copy(), c0.copy()
     ys = np.zeros((T,) + h.shape)
     wb, rb = np.split(bias, 2)

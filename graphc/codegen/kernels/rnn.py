@@ -245,18 +245,20 @@ class RecurrentKernel:
             return imul(b, iadd(b, imul(b, bb, D), d), H)
         return imul(b, iadd(b, imul(b, d, self.B), bb), H)
 
+    def seq_len(self, bb):
+        """Row bb's sequence length, clamped to [0, T] (T without sequence_lens)."""
+        b, lens = self.b, self.ins.get("sequence_lens")
+        if lens is None:
+            return self.T
+        ity = self.lens_type
+        n = b.load(b.gep(lens, [bb], source_etype=ity, inbounds=True), typ=ity)
+        return imin(b, imax(b, b.sext(n, I64) if ity.width == 32 else n, const(0)), self.T)
+
     def step_info(self, d, step, bb):
         """(active, t, row): whether row bb runs at loop step ``step``, its time index (clamped into
         range when inactive) and its row; also the i1 ``valid`` (inside the sequence length)."""
         b = self.b
-        T = self.T
-        lens = self.ins.get("sequence_lens")
-        if lens is not None:
-            ity = self.lens_type
-            n = b.load(b.gep(lens, [bb], source_etype=ity, inbounds=True), typ=ity)
-            n = imin(b, imax(b, b.sext(n, I64) if ity.width == 32 else n, const(0)), T)
-        else:
-            n = T
+        n = self.seq_len(bb)
         valid = b.icmp_signed("<", step, n)
         t = b.sub(b.sub(n, const(1)), step) if self.cfg.reverse[d] else step
         t = b.select(valid, t, const(0))
@@ -368,8 +370,10 @@ class RecurrentKernel:
                 continue
             with for_range(b, self.B, name="ob") as bb:
                 base = self.state_base(d, bb)
+                empty = b.icmp_signed("==", self.seq_len(bb), const(0))  # length 0: final states are 0 (as ORT)
                 with for_range(b, const(H), name="oj") as j:
-                    self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), out, iadd(b, base, j))
+                    v = s.select(empty, 0.0, self.ld(ws[buf], iadd(b, imul(b, bb, H), j)))
+                    self.st(v, out, iadd(b, base, j))
 
     def gru_reset_product(self, d, step, hsrc):
         """GRU (linear_before_reset=0): rh = r * h for every row, then hr_h = rh R_h^T."""
@@ -516,8 +520,9 @@ class RecurrentKernel:
             src = self.ins.get(name)
             with for_range(b, self.B, name="gb") as bb:
                 base = self.state_base(d, bb)
+                empty = b.icmp_signed("==", self.seq_len(bb), const(0))
                 with for_range(b, const(H), name="gj") as j:
-                    v = s.c(0.0) if src is None else self.ld(src, iadd(b, base, j))
+                    v = s.c(0.0) if src is None else s.select(empty, 0.0, self.ld(src, iadd(b, base, j)))
                     self.st(v, ws[buf], iadd(b, imul(b, bb, H), j))
         R_d = self.gep(self.ins["R"], const(d * GH * H))
         rm = self.ins.get("recurrent_mask")
@@ -587,7 +592,7 @@ class RecurrentKernel:
 
     def gru_reset_backward(self, d, step, R_d):
         """GRU (linear_before_reset=0): d(rh) = dpre_h R_h, then the reset gate's gradient and rh's share of dh."""
-        b, s, ws, H, GH = self.b, self.s, self.ws, self.cfg.hidden, self.cfg.gh
+        b, ws, H, GH = self.b, self.ws, self.cfg.hidden, self.cfg.gh
         self.call_gemm(self.B, self.cH, self.cH, self.gep(ws["drs"], const(2 * H)), self.cGH, const(1),
                        self.gep(R_d, const(2 * H * H)), self.cH, const(1), ws["drh"], self.cH)
 

@@ -9,6 +9,15 @@ class ShapeError(GraphcError, ValueError):
     """A tensor's shape disagrees with what a layer, op or compiled program expects."""
 
 
+class NotConstantError(ShapeError):
+    """An op input that must be known at compile time (a shape, axes, pads) is computed at run time.
+    ``value`` names the graph value."""
+
+    def __init__(self, message, value=None):
+        super().__init__(message)
+        self.value = value
+
+
 class DTypeError(GraphcError, ValueError, TypeError):
     """A tensor's dtype cannot be used where it was given."""
 

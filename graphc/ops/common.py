@@ -1,7 +1,7 @@
 """Shape-inference helpers shared by op entries."""
 from __future__ import annotations
 
-from ..errors import ShapeError
+from ..errors import NotConstantError, ShapeError
 from ..ir import TensorType
 
 
@@ -40,5 +40,5 @@ def const_value(g, v, where=""):
     """The numpy value of a const input (shape inference needs it for Reshape's shape, ...)."""
     val = g.value(v) if g is not None and v is not None else None
     if val is None or val.role != "const" or val.data is None:
-        raise ShapeError(f"{where}: input {v!r} must be a constant known at compile time")
+        raise NotConstantError(f"{where}: input {v!r} must be a constant known at compile time", v)
     return val.data

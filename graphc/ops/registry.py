@@ -69,6 +69,11 @@ class OpDef:
     def workspace(self, op, in_types):
         return []
 
+    def fold_from_types(self, op, in_types):
+        """The op's outputs when its input *types* determine them (Shape of a static tensor), else None.
+        Constant folding uses it for ops whose inputs are not consts."""
+        return None
+
     scalar = None
     emit = None
     # grad(ctx, op, dys) -> [dx per input slot or None]; ctx is passes.autodiff.GradContext, dys the

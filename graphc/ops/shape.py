@@ -604,6 +604,10 @@ class Shape(DataMovement):
     def reference(self, op, x):
         return np.array([x.shape[a] for a in self.axes(op, x.ndim)], dtype=np.int64)
 
+    def fold_from_types(self, op, in_types):
+        dims = [in_types[0].shape[a] for a in self.axes(op, in_types[0].rank)]
+        return None if any(isinstance(d, str) for d in dims) else np.array(dims, dtype=np.int64)
+
     def emit(self, k, op):
         x_t = k.in_types[0]
         for j, a in enumerate(self.axes(op, x_t.rank)):
@@ -655,6 +659,9 @@ class Constant(ConstantData):
         return [TensorType(dtype_name(v.dtype), v.shape)]
 
     def reference(self, op):
+        return self.value(op).copy()
+
+    def fold_from_types(self, op, in_types):
         return self.value(op).copy()
 
     def emit(self, k, op):

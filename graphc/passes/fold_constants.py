@@ -1,4 +1,9 @@
-"""Constant folding: ops whose inputs are all consts are evaluated with their numpy reference.
+"""Constant folding: ops whose results are known at compile time become consts.
+
+An op folds when all its inputs are consts (evaluated with its numpy reference), or when its
+registry entry computes its result from the input *types* alone (``OpDef.fold_from_types``:
+Shape of a tensor whose dims are static). So the Shape -> Gather -> Unsqueeze -> Concat ->
+Reshape / ConstantOfShape chains that exporters write fold away when the shapes are static.
 
 Requires: typed graph. Params, states and inputs are never folded: they change at run time.
 Guarantees: no op reads only consts (unless its reference raised); the folded values are
@@ -10,22 +15,33 @@ from ..ir import CONST, TensorType, dtype_name
 from ..ops import registry
 
 
-def fold_constants(g):
-    for op in g.ops():
-        ins = g.op_inputs(op)
-        if not ins or any(v is not None and g.value(v).role != CONST for v in ins):
-            continue
+def fold_op(g, op) -> bool:
+    """Fold one op in place if its outputs are compile-time constants; returns whether it did."""
+    ins = g.op_inputs(op)
+    opdef = registry.get(op.op_type, op.domain)
+    if ins and all(v is None or g.value(v).role == CONST for v in ins):
         arrays = [None if v is None else g.value(v).data for v in ins]
         while arrays and arrays[-1] is None:
             arrays.pop()
         try:
             results = registry.run_reference(op, arrays)
         except NotImplementedError:
-            continue
-        outs = g.op_outputs(op)
-        g.remove_op(op)
-        for v, r in zip(outs, results):
-            val = g.value(v)
-            r = np.ascontiguousarray(r, dtype=r.dtype if val.type is None else np.dtype(val.type.dtype))
-            val.role, val.data, val.type = CONST, r, TensorType(dtype_name(r.dtype), r.shape)
+            return False
+    else:
+        results = opdef.fold_from_types(op, [None if v is None else g.value(v).type for v in ins])
+        if results is None:
+            return False
+        results = tuple(np.asarray(r) for r in registry.as_tuple(results))
+    outs = g.op_outputs(op)
+    g.remove_op(op)
+    for v, r in zip(outs, results):
+        val = g.value(v)
+        r = np.array(r, dtype=r.dtype if val.type is None else np.dtype(val.type.dtype), order="C")  # keeps 0-d
+        val.role, val.data, val.type = CONST, r, TensorType(dtype_name(r.dtype), r.shape)
+    return True
+
+
+def fold_constants(g):
+    for op in g.ops():
+        fold_op(g, op)
     return g

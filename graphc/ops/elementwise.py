@@ -43,6 +43,17 @@ def _sigmoid(x):
     return np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
 
 
+def _pow(s, x, y):
+    """x^y = exp(y log|x|), negated for a negative base with an odd integer exponent; a negative
+    base with a non-integer exponent is NaN, and x^0 = 1 (also for x = 0, inf or NaN), as numpy."""
+    mag = s.exp(s.mul(y, s.log(s.abs(x))))
+    is_int = s.cmp("==", s.floor(y), y)
+    half = s.mul(y, 0.5)
+    odd = s.b.and_(is_int, s.cmp("!=", s.floor(half), half))
+    neg = s.select(is_int, s.select(odd, s.neg(mag), mag), float("nan"))
+    return s.select(s.cmp("==", y, 0.0), 1.0, s.select(s.cmp("<", x, 0.0), neg, mag))
+
+
 def _elu(s, x, alpha):
     return s.select(s.cmp(">", x, 0.0), x, s.mul(s.expm1(x), alpha))
 
@@ -51,7 +62,7 @@ _binary("Add", np.add, lambda s, x, y: s.add(x, y))
 _binary("Sub", np.subtract, lambda s, x, y: s.sub(x, y))
 _binary("Mul", np.multiply, lambda s, x, y: s.mul(x, y))
 _binary("Div", np.divide, lambda s, x, y: s.div(x, y))
-_binary("Pow", np.power, lambda s, x, y: s.exp(s.mul(y, s.log(x))))
+_binary("Pow", np.power, lambda s, x, y: _pow(s, x, y))
 _variadic("Sum", lambda xs: sum(xs[1:], xs[0]), lambda s, a, x: s.add(a, x))
 _variadic("Mean", lambda xs: sum(xs[1:], xs[0]) / len(xs), lambda s, a, x: s.add(a, x))
 _variadic("Max", lambda xs: np.maximum.reduce(np.broadcast_arrays(*xs)), lambda s, a, x: s.max(a, x))

@@ -1,4 +1,4 @@
-"""Reductions: Softmax, LogSoftmax (along one axis), ReduceMean/Sum/Max/Min, ArgMax.
+"""Reductions: Softmax, LogSoftmax (along one axis), ReduceMean/Sum/Max/Min, ArgMax, ArgMin.
 
 Softmax works on (outer, axis, inner) strides, so any axis runs, and is numerically stable
 (it subtracts the row maximum). Its exp pass has no loop-carried value, so LLVM vectorizes
@@ -111,21 +111,23 @@ class ArgMax(AxisOp):
     """Index of the first maximum (last with select_last_index); NaN counts as the maximum,
     as in numpy."""
     dtypes = ("float32", "float64", "int64")
+    better = ">"  # ArgMin: "<"
 
     def infer(self, op, in_types, g):
         x = in_types[0]
         a = self.axis(op, x.rank)
         if x.shape[a] == 0:
-            raise ShapeError(f"{where(op)}: cannot take ArgMax over axis {a} of size 0 (input {x})")
+            raise ShapeError(f"{where(op)}: cannot take {op.op_type} over axis {a} of size 0 (input {x})")
         shape = x.shape[:a] + ((1,) if op.attrs["keepdims"] else ()) + x.shape[a + 1:]
         return [TensorType("int64", shape)]
 
     def reference(self, op, x):
         a = self.axis(op, x.ndim)
+        arg = np.argmax if self.better == ">" else np.argmin
         if op.attrs["select_last_index"]:
-            r = x.shape[a] - 1 - np.argmax(np.flip(x, a), axis=a)
+            r = x.shape[a] - 1 - arg(np.flip(x, a), axis=a)
         else:
-            r = np.argmax(x, axis=a)
+            r = arg(x, axis=a)
         return (np.expand_dims(r, a) if op.attrs["keepdims"] else r).astype(np.int64)
 
     def emit(self, k, op):
@@ -143,13 +145,19 @@ class ArgMax(AxisOp):
                 with for_range(b, D, start=1, name="am") as d:
                     v, cur = k.load(X, iadd(b, base, imul(b, d, inner)), t.dtype), b.load(best, typ=s.ty)
                     if last:  # v >= best, or v is NaN
-                        upd = b.or_(s.cmp(">=", v, cur), s.is_nan(v))
+                        upd = b.or_(s.cmp(self.better + "=", v, cur), s.is_nan(v))
                     else:  # v > best, or the first NaN
-                        upd = b.or_(s.cmp(">", v, cur), b.and_(s.is_nan(v), b.not_(s.is_nan(cur))))
+                        upd = b.or_(s.cmp(self.better, v, cur), b.and_(s.is_nan(v), b.not_(s.is_nan(cur))))
                     b.store(b.select(upd, v, cur), best)
                     b.store(b.select(upd, d, b.load(arg, typ=I64)), arg)
                 k.store(b.load(arg, typ=I64), Y, iadd(b, imul(b, o, inner), i), "int64")
         b.ret_void()
+
+
+@register_op("ArgMin", pattern=REDUCE)
+class ArgMin(ArgMax):
+    """Index of the first minimum (last with select_last_index); NaN counts as the minimum (numpy)."""
+    better = "<"
 
 
 class Reduce(OpDef):

@@ -45,6 +45,9 @@ def generate(out_dir, op_type=None) -> int:
     with warnings.catch_warnings():  # some case scripts overflow casts on purpose
         warnings.simplefilter("ignore")
         cases = node.collect_testcases(op_type)
+    if op_type:  # collect_testcases filters only on first import; keep the op's cases and their expansions
+        direct = {c.name for c in cases if any(n.op_type == op_type for n in c.model.graph.node)}
+        cases = [c for c in cases if c.name in direct or c.name.split("_expanded")[0] in direct]
     root = os.path.join(out_dir, "node")
     for case in cases:
         d = os.path.join(root, case.name)

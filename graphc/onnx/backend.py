@@ -71,8 +71,8 @@ class GraphcRep(BackendRep):
 
     def __init__(self, model, bound=(), built=None):
         self.model = model
-        self.input_names = [vi.name for vi in model.graph.input
-                            if vi.name not in {t.name for t in model.graph.initializer}]
+        inits = {t.name for t in model.graph.initializer}
+        self.input_names = [vi.name for vi in model.graph.input if vi.name not in inits]
         self.bound = set(bound)
         self._programs = {}
         if built is not None:

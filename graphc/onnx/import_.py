@@ -138,7 +138,8 @@ def graph_from_onnx(path_or_proto, bind=None) -> Graph:
     missing = [f"{n.name or n.op_type} ({n.domain + '.' if n.domain else ''}{n.op_type})" for n in g.node
                if not registry.has(n.op_type, "" if n.domain == "ai.onnx" else n.domain)]
     if missing:
-        raise UnsupportedOpError(f"the model uses ops graphc does not support (opset {OPSET}): {missing}. "
+        raise UnsupportedOpError(f"the model (opset {version}, imported at graphc's opset {OPSET}) uses ops graphc "
+                                 f"does not support: {missing}. "
                                  f"Supported: {sorted(t for (d, t) in registry.all_ops() if not d)}")
     b = GraphBuilder(name=g.name or "onnx_model")
     renames = {}

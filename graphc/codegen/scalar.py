@@ -29,32 +29,51 @@ _FP = {
 
 
 class ScalarEmitter:
-    """Arithmetic on scalars of one float dtype; ``op`` functions receive one of these."""
+    """Arithmetic on scalars of one dtype; ``op`` functions receive one of these.
+
+    Float dtypes get everything; int32/int64 get the integer forms of the basics (add, sub, mul,
+    div truncating toward zero, neg, cmp, select, max, min, abs): integer division by 0 gives 0
+    and INT_MIN / -1 wraps (numpy's results), instead of the hardware trap.
+    """
 
     def __init__(self, b: ir.IRBuilder, dtype: str):
         self.b, self.dtype, self.ty = b, dtype, lltype(dtype)
         self.module = b.module
+        self.is_int = dtype in ("int32", "int64")
 
     # --- basics -------------------------------------------------------------------------
     def c(self, v):
-        return ir.Constant(self.ty, float(v))
+        return ir.Constant(self.ty, int(v) if self.is_int else float(v))
 
     def _v(self, x):
         return x if isinstance(x, ir.Value) else self.c(x)
 
     def add(self, x, y):
+        if self.is_int:
+            return self.b.add(self._v(x), self._v(y))
         return self.b.fadd(self._v(x), self._v(y), flags=FLAGS)
 
     def sub(self, x, y):
+        if self.is_int:
+            return self.b.sub(self._v(x), self._v(y))
         return self.b.fsub(self._v(x), self._v(y), flags=FLAGS)
 
     def mul(self, x, y):
+        if self.is_int:
+            return self.b.mul(self._v(x), self._v(y))
         return self.b.fmul(self._v(x), self._v(y), flags=FLAGS)
 
     def div(self, x, y):
+        if self.is_int:  # sdiv traps on 0 and on INT_MIN / -1: divide by 1 there and fix up
+            x, y = self._v(x), self._v(y)
+            zero, minus1 = self.cmp("==", y, 0), self.cmp("==", y, -1)
+            q = self.b.sdiv(x, self.b.select(self.b.or_(zero, minus1), self.c(1), y))
+            return self.b.select(zero, self.c(0), self.b.select(minus1, self.b.neg(x), q))
         return self.b.fdiv(self._v(x), self._v(y), flags=FLAGS)
 
     def neg(self, x):
+        if self.is_int:
+            return self.b.neg(x)
         return self.b.fneg(x, flags=FLAGS)
 
     def fma(self, x, y, z):
@@ -62,6 +81,8 @@ class ScalarEmitter:
 
     def cmp(self, pred, x, y):
         """Ordered comparison (false when either side is NaN)."""
+        if self.is_int:
+            return self.b.icmp_signed(pred, self._v(x), self._v(y))
         return self.b.fcmp_ordered(pred, self._v(x), self._v(y))
 
     def select(self, cond, x, y):
@@ -69,9 +90,13 @@ class ScalarEmitter:
 
     def max(self, x, y):
         """max with NaN propagation from ``x`` (as numpy.maximum does for the first argument)."""
+        if self.is_int:
+            return self.select(self.cmp(">", x, y), x, y)
         return self.select(self.b.fcmp_unordered(">", self._v(x), self._v(y)), x, y)
 
     def min(self, x, y):
+        if self.is_int:
+            return self.select(self.cmp("<", x, y), x, y)
         return self.select(self.b.fcmp_unordered("<", self._v(x), self._v(y)), x, y)
 
     def clip(self, x, lo, hi):
@@ -86,6 +111,8 @@ class ScalarEmitter:
         return self.b.call(fn, [self._v(a) for a in args])
 
     def abs(self, x):
+        if self.is_int:
+            return self.select(self.cmp("<", x, 0), self.neg(x), x)
         return self.intrinsic("llvm.fabs", x)
 
     def sqrt(self, x):

@@ -22,6 +22,16 @@ def _unary(op_type, ref, scalar):
     register_op(op_type, pattern=ELEMWISE)(cls)
 
 
+INT_KERNELS = ("float32", "float64", "int64", "int32")  # ops whose scalar forms also exist for ints
+
+
+def _int_div(x, y):
+    """ONNX integer Div: truncation toward zero; x / 0 is 0 (the kernel's answer, numpy's too)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.where(y == 0, 0, np.trunc(np.divide(x, np.where(y == 0, 1, y))))
+    return q
+
+
 def _binary(op_type, ref, scalar):
     cls = type(op_type, (Binary,), {"reference": lambda self, op, x, y: ref(x, y).astype(np.result_type(x, y)),
                                     "scalar": lambda self, s, op, x, y: scalar(s, x, y)})
@@ -61,7 +71,8 @@ def _elu(s, x, alpha):
 _binary("Add", np.add, lambda s, x, y: s.add(x, y))
 _binary("Sub", np.subtract, lambda s, x, y: s.sub(x, y))
 _binary("Mul", np.multiply, lambda s, x, y: s.mul(x, y))
-_binary("Div", np.divide, lambda s, x, y: s.div(x, y))
+_binary("Div", lambda x, y: _int_div(x, y) if np.result_type(x, y).kind in "iu" else np.divide(x, y),
+        lambda s, x, y: s.div(x, y))
 _binary("Pow", np.power, lambda s, x, y: _pow(s, x, y))
 _variadic("Sum", lambda xs: sum(xs[1:], xs[0]), lambda s, a, x: s.add(a, x))
 _variadic("Mean", lambda xs: sum(xs[1:], xs[0]) / len(xs), lambda s, a, x: s.add(a, x))
@@ -221,3 +232,8 @@ for _t, _rule in (
 _unary("Sign", lambda op, x: np.sign(x),
        lambda s, op, x: s.select(s.cmp(">", x, 0.0), 1.0, s.select(s.cmp("<", x, 0.0), -1.0, x)))
 _set_grad("Sign", lambda ctx, op, dys: [ctx.emit("Mul", [dys[0], ctx.const(0.0, ctx.type(dys[0]).dtype)])])
+
+
+# integer kernels: the ScalarEmitter's integer forms (see codegen/scalar.py)
+for _t in ("Add", "Sub", "Mul", "Div", "Max", "Min", "Sum", "Neg", "Abs", "Relu", "Identity", "Clip", "Sign"):
+    type(get(_t)).dtypes = INT_KERNELS

@@ -22,6 +22,7 @@ def _steps(op):
 
 @register_op("Fused", pattern=ELEMWISE, domain="graphc", schema=False)
 class Fused(OpDef):
+    dtypes = ("float32", "float64", "int64", "int32")  # a group's ops share its dtype and each supports it
     num_inputs = (1, 1024)
     num_outputs = (1, 1024)
     attr_defaults = {"body": None, "outputs": None, "dtype": "float32"}

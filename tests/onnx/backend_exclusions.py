@@ -5,9 +5,6 @@ error. Keys are the suite's case names without the ``_cpu`` device suffix.
 """
 
 _REASONS: dict[str, list[str]] = {
-    "Add on int64: graphc's Add kernel is float-only": [
-        'test_operator_non_float_params',
-    ],
     "AveragePool's dilations attribute is opset 19; graphc's AveragePool is opset 18's": [
         'test_averagepool_2d_dilations',
         'test_averagepool_3d_dilations_large_count_include_pad_is_0_ceil_mode_is_False',
@@ -37,28 +34,13 @@ _REASONS: dict[str, list[str]] = {
         'test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2FNUZ_expanded',
         'test_castlike_no_saturate_FLOAT_to_FLOAT8E5M2_expanded',
     ],
-    "Div on int32: graphc's Div kernel is float-only": [
-        'test_div_int32_trunc',
-    ],
     'Dropout with training_mode=True draws a random mask; graphc imports Dropout in inference form': [
         'test_training_dropout', 'test_training_dropout_default', 'test_training_dropout_default_mask',
         'test_training_dropout_mask', 'test_training_dropout_zero_ratio',
         'test_training_dropout_zero_ratio_mask',
     ],
-    "Max on int32: graphc's Max kernel is float-only": [
-        'test_max_int32',
-    ],
-    "Max on int64: graphc's Max kernel is float-only": [
-        'test_max_int64',
-    ],
     "MaxPool's Indices output is not implemented": [
         'test_maxpool_with_argmax_2d_precomputed_pads', 'test_maxpool_with_argmax_2d_precomputed_strides',
-    ],
-    "Min on int32: graphc's Min kernel is float-only": [
-        'test_min_int32',
-    ],
-    "Min on int64: graphc's Min kernel is float-only": [
-        'test_min_int64',
     ],
     "Pad mode 'wrap' is opset 19; graphc's Pad is opset 18's (constant, edge, reflect)": [
         'test_wrap_pad',

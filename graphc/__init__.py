@@ -10,10 +10,11 @@ from .errors import (CompileError, DTypeError, GraphcError, GraphError, Serializ
                      ShapeError, UnsupportedOpError)
 
 
-def compile(model_or_graph, passes=None, print_passes=False, opt_level=3, fuse=None):
+def compile(model_or_graph, passes=None, print_passes=False, opt_level=3, fuse=None, memplan=None):
     """Lower (if a Keras model), optimize and JIT-compile; returns a ``runtime.Executable``.
 
-    ``fuse=False`` (or ``GRAPHC_FUSE=0``) skips loop fusion, e.g. to compare results with and without it.
+    ``fuse=False`` (or ``GRAPHC_FUSE=0``) skips loop fusion, e.g. to compare results with and without it;
+    ``memplan=False`` (or ``GRAPHC_MEMPLAN=0``) gives every temporary its own arena bytes.
     """
     from .ir import Graph
     from .passes import pipeline
@@ -29,7 +30,7 @@ def compile(model_or_graph, passes=None, print_passes=False, opt_level=3, fuse=N
         from .config import fuse_default
         passes = pipeline.INFERENCE if (fuse_default() if fuse is None else fuse) else pipeline.UNFUSED
     optimized = pipeline.run(source, passes, print_passes=print_passes)
-    return Executable(optimized, opt_level=opt_level, source_graph=source)
+    return Executable(optimized, opt_level=opt_level, source_graph=source, memplan=memplan)
 
 
 def __getattr__(name):  # lazy: `graphc.keras` pulls in the front end only when used

@@ -22,3 +22,8 @@ def num_threads() -> int:
 
 def fuse_default() -> bool:
     return os.environ.get("GRAPHC_FUSE", "1") not in ("0", "off", "false")
+
+
+def memplan_default() -> bool:
+    """Arena memory planning (buffers with disjoint live ranges share bytes); ``GRAPHC_MEMPLAN=0`` turns it off."""
+    return os.environ.get("GRAPHC_MEMPLAN", "1") not in ("0", "off", "false")

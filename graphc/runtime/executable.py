@@ -9,7 +9,9 @@ import ctypes
 
 import numpy as np
 
+from .. import config
 from ..codegen import buffer_plan, compile_graph
+from ..codegen.memplan import lifetimes, plan_arena
 from ..errors import DTypeError, GraphError, ShapeError
 from ..ir import np_dtype
 from . import weights
@@ -23,27 +25,23 @@ def _fmt_shape(shape):
 
 
 class _Binding:
-    """One assignment of the symbolic dims: arena offsets and the pointer table.
+    """One assignment of the symbolic dims: the arena plan, the pointer table and the output shapes.
 
     Every binding of an Executable shares one arena (grown to the largest need), so a new batch
-    size does not map and fault in fresh memory: first touches are expensive.
+    size does not map and fault in fresh memory: first touches are expensive. Offsets come from
+    :func:`graphc.codegen.memplan.plan_arena` (buffers with disjoint live ranges share bytes).
     """
 
     def __init__(self, exe, dims: tuple):
         bind = dict(zip(exe.symbols, dims))
         self.dims = np.array(dims if dims else [0], dtype=np.int64)
+        self.dims_ptr = self.dims.ctypes.data
         self.table = np.zeros(len(exe.plan), dtype=np.uintp)
-        self.out_shapes = {}
-        self.offsets, size = {}, 0
-        for i, b in enumerate(exe.plan):
-            if b.kind in ("temp", "workspace", "output"):
-                nbytes = b.type.numel(bind) * np_dtype(b.type.dtype).itemsize
-                if b.kind == "output":
-                    self.out_shapes[b.name] = b.type.concrete(bind)
-                    continue
-                self.offsets[i] = size
-                size += -(-nbytes // _ALIGN) * _ALIGN
-        self.arena_bytes = size
+        self.table_ptr = self.table.ctypes.data
+        self.out_shapes = {b.name: b.type.concrete(bind) for b in exe.plan if b.kind == "output"}
+        self.arena = plan_arena(exe.lifetimes, bind, reuse=exe.memplan, align=_ALIGN)
+        self.offsets = self.arena.offsets
+        self.arena_bytes = self.arena.size
         self.arena_base = None  # the arena address the table was filled for
 
     def point_into(self, arena: np.ndarray):
@@ -71,10 +69,13 @@ class Executable:
     the runtime reads and writes them in place, so the front end's weights *are* the buffers.
     """
 
-    def __init__(self, graph, opt_level: int = 3, source_graph=None, use_cache=True):
+    def __init__(self, graph, opt_level: int = 3, source_graph=None, use_cache=True, memplan=None):
         self.graph = graph
         self.source_graph = source_graph
         self.plan = buffer_plan(graph)
+        # memory planning: temporaries with disjoint live ranges share arena bytes (GRAPHC_MEMPLAN=0: off)
+        self.memplan = config.memplan_default() if memplan is None else bool(memplan)
+        self.lifetimes = lifetimes(graph, self.plan)
         self.symbols = graph.symbols()
         self.compiled = compile_graph(graph, opt_level, use_cache)
         self._fn = _PROGRAM_T(self.compiled.address)
@@ -209,3 +210,13 @@ class Executable:
 
     def arena_bytes(self, dims: tuple) -> int:
         return self.binding(tuple(dims)).arena_bytes
+
+    def memory_report(self, dims: tuple | dict | None = None) -> dict:
+        """The arena plan for one binding of the symbolic dims (a tuple in ``symbols`` order, a dict, or
+        None for every symbol = 1): planned arena bytes, the peak-live lower bound (largest total size of
+        buffers live at one step), bytes without reuse, and the number of arena buffers."""
+        if isinstance(dims, dict):
+            dims = tuple(dims[s] for s in self.symbols)
+        p = self.binding(tuple(dims) if dims is not None else (1,) * len(self.symbols)).arena
+        return {"arena_bytes": p.size, "peak_live_bytes": p.peak_live, "unshared_bytes": p.unshared,
+                "ratio_to_bound": p.ratio, "buffers": len(p.offsets), "memplan": self.memplan}

@@ -148,6 +148,18 @@ class Mean(Metric):
         self.reset_state()
 
     def update_state(self, values, sample_weight=None):
+        if type(values) is float and (sample_weight is None or type(sample_weight) in (int, float)):
+            # a scalar (a loss from the train step, weighted by the batch size): the same arithmetic as the
+            # general path below (cast to the metric's dtype, weight in that dtype), without array calls
+            cast = np.dtype(self._dtype).type
+            if sample_weight is None:
+                self.total += float(cast(values))
+                self.count += 1
+            else:
+                w = cast(sample_weight)
+                self.total += float(cast(values) * w)
+                self.count += float(w)
+            return
         values, sample_weight = reduce_to_samplewise_values(values, sample_weight, np.mean, self.dtype)
         self.total += float(np.sum(values, dtype=np.float64))
         if sample_weight is not None:
@@ -161,6 +173,8 @@ class Mean(Metric):
         self.total, self.count = 0.0, 0.0
 
     def result(self):
+        if type(self.total) is float and type(self.count) is float:  # divide_no_nan on two scalars
+            return self._out(0.0 if self.count == 0 else self.total / self.count)
         return self._out(divide_no_nan(self.total, self.count))
 
 

@@ -33,8 +33,14 @@ class Trainer:
     # --- metrics -------------------------------------------------------------------------
     def _reset_metrics(self):
         from ..metrics import Mean
-        self._loss_tracker = Mean(name="loss")
-        self._output_loss_trackers = [Mean(name=f"{n}_loss") for n in self._compile_cfg.output_names]
+        if getattr(self, "_trackers_cfg", None) is self._compile_cfg:  # reuse the trackers (as Keras does)
+            self._loss_tracker.reset_state()
+            for t in self._output_loss_trackers:
+                t.reset_state()
+        else:
+            self._loss_tracker = Mean(name="loss")
+            self._output_loss_trackers = [Mean(name=f"{n}_loss") for n in self._compile_cfg.output_names]
+            self._trackers_cfg = self._compile_cfg
         for ms in self._compile_cfg.metrics:
             for m in ms:
                 m.reset_state()

@@ -1,0 +1,78 @@
+"""Timing helpers shared by the peer scripts (numpy only; each peer runs in its own process)."""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+
+MARK = "BENCH-RESULT "
+
+
+def parse_args(extra=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--workload", default=None)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--onnx", default=None, help="ONNX file (onnxruntime peer)")
+    p.add_argument("--workdir", default=None)
+    for args, kw in extra or []:
+        p.add_argument(*args, **kw)
+    return p.parse_args()
+
+
+def epochs(quick: bool) -> int:
+    return 1 if quick else 5
+
+
+def latency_calls(quick: bool) -> int:
+    return 50 if quick else 500
+
+
+def train_rate(run_epoch, n_samples: int, quick: bool) -> dict:
+    """One warm-up epoch, then the median of the timed epochs (each shuffles its own order)."""
+    run_epoch(0)
+    times, cpu = [], []
+    for e in range(epochs(quick)):
+        t, c = time.perf_counter(), time.process_time()
+        run_epoch(e + 1)
+        times.append(time.perf_counter() - t)
+        cpu.append(time.process_time() - c)
+    # the CPU seconds of this process show how much of the wall time other load on the machine took
+    return {"train_samples_per_s": n_samples / statistics.median(times), "train_epoch_s": times,
+            "train_epoch_cpu_s": cpu, "train_samples_per_cpu_s": n_samples / statistics.median(cpu)}
+
+
+def median_time(fn, calls: int, warmup: int = 5) -> float:
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def infer_rate(predict_batch, x: np.ndarray, batch: int, quick: bool) -> float:
+    """Samples/s of inference over ``x`` in batches of ``batch`` (median over repetitions)."""
+    n = len(x) - len(x) % batch
+    chunks = [x[i:i + batch] for i in range(0, n, batch)]
+
+    def sweep():
+        for c in chunks:
+            predict_batch(c)
+    return n / median_time(sweep, 1 if quick else 5, warmup=1)
+
+
+def emit(result: dict):
+    """The parent reads the last line that starts with MARK."""
+    sys.stdout.write(MARK + json.dumps(result) + "\n")
+    sys.stdout.flush()
+
+
+def gflops(flops: float, seconds: float) -> float:
+    return flops / seconds / 1e9

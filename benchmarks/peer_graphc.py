@@ -1,0 +1,154 @@
+"""graphc: training (fit), inference, latency, compile times, per-call overhead; exports ONNX for onnxruntime.
+
+Run by benchmarks/run.py in its own process (pinned and with GRAPHC_NUM_THREADS set by the parent).
+``--workload gemm`` times graphc's MatMul at the GEMM reference shapes instead.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from common import MARK, emit, gflops, infer_rate, latency_calls, median_time, parse_args, train_rate
+from workloads import (CNN_PARAMS, GEMM_SHAPES, INFER_BATCH, data, infer_flops_per_sample, spec,
+                       train_flops_per_sample)
+
+
+class NotAvailable(Exception):
+    pass
+
+
+def build(name):
+    from graphc import keras
+    from graphc.keras import layers
+    s = spec(name)
+    if name == "mlp1":
+        body = [layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")]
+    elif name == "mlp2":
+        body = [layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
+                layers.Dense(10, activation="softmax")]
+    elif name == "cnn":
+        body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
+                layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax")]
+    else:
+        if not hasattr(layers, "LSTM"):
+            raise NotAvailable("graphc has no keras.layers.LSTM yet")
+        body = [layers.LSTM(64), layers.Dense(1)]
+    m = keras.Sequential([keras.Input(s["input"])] + body)
+    if name == "cnn":
+        assert m.count_params() == CNN_PARAMS, m.count_params()
+    m.compile(optimizer=keras.optimizers.Adam(1e-3),
+              loss="categorical_crossentropy" if s["loss"] == "cce" else "mse")
+    return m
+
+
+def _compile_step(m, y):
+    """Seconds (wall, CPU) to build the train step: lowering, passes, LLVM (or the disk cache), JIT load."""
+    from graphc.keras.models.training import step_program
+    t, c = time.perf_counter(), time.process_time()
+    prog, _ = step_program(m, [y], True)
+    return time.perf_counter() - t, time.process_time() - c, prog.exe.compiled.from_cache
+
+
+def _raw_call(exe, inputs):
+    """Median seconds of the bare native call (nothing else) on ``inputs``: one ``run`` fills the pointer
+    table; ``inputs`` and the returned outputs stay referenced while the table points at them."""
+    keep = exe.run(inputs)
+    _, dims = exe.validate(inputs)
+    bnd = exe.binding(dims)
+    fn, table, d = exe._fn, bnd.table_ptr, bnd.dims_ptr
+    t = median_time(lambda: fn(table, d), 2000)
+    del keep
+    return t
+
+
+def workload(args):
+    s = spec(args.workload, args.quick)
+    b = s["batch"]
+    x, y = data(s)
+    out = {"peer": "graphc", "workload": s["name"], "threads": args.threads}
+    workdir = args.workdir or tempfile.mkdtemp()
+    m = build(s["name"])  # raises NotAvailable early
+    # cold: a fresh process and an empty disk cache; warm: another fresh process on the filled cache
+    # (a fresh process as when a script is rerun: auto layer names, thus the cache key, restart there)
+    for kind in ("cold", "warm"):
+        child = subprocess.run([sys.executable, __file__, "--workload", s["name"], "--threads", str(args.threads),
+                                "--workdir", workdir, "--compile-only"], capture_output=True, text=True, check=True)
+        r = json.loads([ln for ln in child.stdout.splitlines() if ln.startswith(MARK)][-1][len(MARK):])
+        out[f"compile_{kind}_s"], out[f"compile_{kind}_cpu_s"], out[f"compile_{kind}_hit"] = r["compile"]
+
+    def epoch(i):
+        m.fit(x, y, batch_size=b, epochs=1, verbose=0, shuffle=True)
+    out.update(train_rate(epoch, len(x), args.quick))
+    out["train_gflops"] = gflops(train_flops_per_sample(s["name"]) * out["train_samples_per_s"], 1.0)
+    prog = next(iter(m._train_programs.values()))
+    out["memory"] = prog.exe.memory_report((b,))
+
+    xi = data(s, n=max(INFER_BATCH * (4 if args.quick else 16), INFER_BATCH), seed=1)[0]
+    out["infer_samples_per_s"] = infer_rate(m.predict_on_batch, xi, INFER_BATCH, args.quick)
+    out["infer_gflops"] = gflops(infer_flops_per_sample(s["name"]) * out["infer_samples_per_s"], 1.0)
+    x1 = xi[:1]
+    out["latency_s"] = median_time(lambda: m.predict_on_batch(x1), latency_calls(args.quick))
+    # per-call overhead: what a one-sample predict / train_on_batch costs above its bare native call
+    native = _raw_call(m._executable(), [x1])
+    out["predict1_native_s"] = native
+    out["predict1_overhead_s"] = out["latency_s"] - native
+    xt1, y1, sw1 = x[:1], y[:1], np.ones(1, np.float32)
+    out["train1_s"] = median_time(lambda: m.train_on_batch(xt1, y1), latency_calls(args.quick))
+    out["train1_native_s"] = _raw_call(prog.exe, [xt1, y1, sw1])
+    out["train1_overhead_s"] = out["train1_s"] - out["train1_native_s"]
+    if args.onnx:
+        from graphc import onnx as gonnx
+        gonnx.export(m, args.onnx)
+        out["onnx"] = args.onnx
+    return out
+
+
+def gemm(args):
+    import graphc
+    from graphc.ir import GraphBuilder
+    out = {"peer": "graphc", "workload": "gemm", "threads": args.threads}
+    rng = np.random.default_rng(0)
+    for (mm, k, n) in GEMM_SHAPES:
+        gb = GraphBuilder(name=f"gemm_{mm}x{k}x{n}")
+        a = gb.input("a", "float32", ("N", k))
+        w = gb.param("w", "float32", (k, n))
+        gb.g.value(w).data = rng.standard_normal((k, n), dtype=np.float32)
+        gb.output(gb.op("MatMul", [a, w]))
+        exe = graphc.compile(gb.g)
+        av = rng.standard_normal((mm, k), dtype=np.float32)
+        np.testing.assert_allclose(exe.run([av])[0], av @ gb.g.value(w).data, rtol=2e-3, atol=2e-3)
+        t = median_time(lambda: exe.run([av]), 3 if args.quick else 20, warmup=2)
+        out[f"gemm_{mm}x{k}x{n}_gflops"] = gflops(2.0 * mm * k * n, t)
+    return out
+
+
+def main():
+    args = parse_args([(("--compile-only",), dict(action="store_true"))])
+    if args.workload != "gemm" and args.workdir:
+        os.environ["GRAPHC_CACHE_DIR"] = os.path.join(args.workdir, "graphc-cache")  # empty at first: cold
+    if args.compile_only:
+        s = spec(args.workload)
+        try:
+            emit({"compile": _compile_step(build(s["name"]), data(s, n=s["batch"])[1])})
+        except NotAvailable as e:
+            emit({"compile": [None, None, None], "reason": str(e)})
+        return
+    if args.workload == "gemm":
+        emit(gemm(args))
+        return
+    try:
+        emit(workload(args))
+    except NotAvailable as e:
+        emit({"peer": "graphc", "workload": args.workload, "threads": args.threads, "available": False,
+              "reason": str(e)})
+
+
+if __name__ == "__main__":
+    main()

@@ -104,6 +104,7 @@ def main(argv=None):
     ap.add_argument("--out", default=str(HERE / "results" / "latest.json"))
     ap.add_argument("--no-readme", action="store_true", help="do not rewrite the README section")
     ap.add_argument("--timeout", type=int, default=1800)
+    ap.add_argument("--all-peers", action="store_true", help="run the peers even where graphc has no result")
     args = ap.parse_args(argv)
     threads = [t for t in (int(s) for s in args.threads.split(",")) if t <= (os.cpu_count() or 1)]
     names = [w for w in args.workloads.split(",") if w]
@@ -125,6 +126,11 @@ def main(argv=None):
                 row["graphc"] = run_peer(args.python, "peer_graphc.py", t, ["--workload", w, "--onnx", onnx_path,
                                                                               "--workdir", wd] + extra_q,
                                          args.timeout, log)
+                if not row["graphc"].get("available", True) and not args.all_peers:
+                    # no graphc figure to compare with: do not spend minutes on the peers (--all-peers does)
+                    skip = {"available": False, "reason": "skipped: graphc has no result for this workload"}
+                    row.update({"torch": skip, "keras-jax": skip, "onnxruntime": skip})
+                    continue
                 row["torch"] = run_peer(args.python, "peer_torch.py", t, ["--workload", w] + extra_q, args.timeout, log)
                 row["keras-jax"] = ({"available": False, "reason": keras_missing} if keras_missing else
                                     run_peer(args.keras_python, "peer_keras.py", t, ["--workload", w] + extra_q,

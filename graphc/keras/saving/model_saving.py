@@ -177,6 +177,38 @@ def _compile_config(model):
             "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False}
 
 
+# Keras 3's legacy-HDF5 loader deserializes a loss string through keras.losses.deserialize, which
+# rejects these aliases (ValueError "Could not deserialize 'keras.metrics.mse'") though compile()
+# accepts them: the .h5 training_config names the function instead. Metric aliases deserialize.
+_LOSS_ALIASES = {"bce": "binary_crossentropy", "kld": "kl_divergence", "mae": "mean_absolute_error",
+                 "mse": "mean_squared_error", "mape": "mean_absolute_percentage_error",
+                 "msle": "mean_squared_logarithmic_error"}
+
+
+def _legacy_compile_arg(value, kind):
+    """One loss/metric entry of a compile config in the legacy .h5 ``training_config`` form:
+    a function is its name (as Keras's h5 writer saves it; Keras's metric deserializer rejects the
+    ``builtins.function`` dict of the .keras format) and a loss alias is the function's name."""
+    if isinstance(value, dict) and value.get("class_name") == "function" and isinstance(value.get("config"), str):
+        value = value["config"]
+    if isinstance(value, str):
+        return _LOSS_ALIASES.get(value.lower(), value) if kind == "loss" else value
+    if isinstance(value, dict) and "class_name" in value:
+        return value
+    if isinstance(value, dict):
+        return {k: _legacy_compile_arg(v, kind) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_legacy_compile_arg(v, kind) for v in value]
+    return value
+
+
+def _legacy_training_config(compile_cfg):
+    """``training_config`` of a legacy .h5 file from the compile config."""
+    kinds = {"loss": "loss", "metrics": "metric", "weighted_metrics": "metric"}
+    return {k: _legacy_compile_arg(v, kinds[k]) if k in kinds else v for k, v in compile_cfg.items()
+            if k != "optimizer"}
+
+
 def _check_saveable(model, path):
     from ..models import Functional, Sequential
     if not isinstance(model, (Sequential, Functional)):
@@ -216,7 +248,7 @@ def _save_h5(model, path):
             f.attrs["graphc_version"] = graphc_version()
             f.attrs["model_config"] = config
             if compile_cfg is not None:
-                training = {k: v for k, v in compile_cfg.items() if k != "optimizer"}
+                training = _legacy_training_config(compile_cfg)
                 opt = compile_cfg["optimizer"]
                 training["optimizer_config"] = {"class_name": opt["class_name"], "config": opt["config"]}
                 f.attrs["training_config"] = json.dumps(training)

@@ -12,7 +12,8 @@ from .dispatch import keras_op
 __all__ = ["convert_to_tensor", "add", "subtract", "multiply", "divide", "true_divide", "negative", "power",
            "maximum", "minimum", "matmul", "exp", "log", "sqrt", "rsqrt", "reciprocal", "abs", "absolute", "sign",
            "square", "clip", "reshape", "ravel", "transpose", "swapaxes", "moveaxis", "concatenate", "expand_dims",
-           "squeeze", "mean", "sum", "max", "min", "var", "std", "logsumexp", "cast", "stack", "dot"]
+           "squeeze", "mean", "sum", "max", "min", "var", "std", "logsumexp", "cast", "stack", "dot", "floor", "ceil",
+           "round", "erf"]
 
 
 def _tracer(args):
@@ -105,6 +106,21 @@ def absolute(x): return emit("Abs", [x])
 def sign(x): return emit("Sign", [x])
 @keras_op("x")
 def square(x): return emit("Mul", [x, x])
+@keras_op("x")
+def floor(x): return emit("Floor", [x])
+@keras_op("x")
+def ceil(x): return emit("Ceil", [x])
+@keras_op("x")
+def erf(x): return emit("Erf", [x])
+
+
+@keras_op("x")
+def round(x, decimals=0):  # noqa: A001  (Keras's name)
+    """Half to even, as numpy.round and Keras; ``decimals`` scales by 10**decimals around it."""
+    if not decimals:
+        return emit("Round", [x])
+    scale = 10.0 ** int(decimals)
+    return emit("Div", [emit("Round", [emit("Mul", [x, scale])]), scale])
 
 
 @keras_op("x", "x_min", "x_max")

@@ -74,11 +74,11 @@ hard_swish = hard_silu
 
 @keras_op("x")
 def gelu(x, approximate=True):
-    """Keras's default tanh form 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))); the exact erf form needs
-    an Erf kernel graphc does not have yet."""
+    """Keras's default tanh form 0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), or with
+    ``approximate=False`` the exact 0.5 x (1 + erf(x / sqrt(2)))."""
     if not approximate:
-        raise NotImplementedError("keras.ops.gelu(approximate=False) needs erf, which graphc has no kernel for; "
-                                  "use approximate=True (Keras's default)")
+        return emit("Mul", [emit("Mul", [x, 0.5]), emit("Add", [emit("Erf", [emit("Mul", [x, float(np.sqrt(0.5))])]),
+                                                               1.0])])
     inner = emit("Mul", [emit("Add", [x, emit("Mul", [emit("Mul", [emit("Mul", [x, x]), x]), 0.044715])]),
                          float(np.sqrt(2.0 / np.pi))])
     return emit("Mul", [emit("Mul", [x, 0.5]), emit("Add", [emit("Tanh", [inner]), 1.0])])

@@ -11,6 +11,7 @@ from . import conv_lstm  # noqa: F401  (graphc.ConvLSTM and its backward op)
 from . import rnn  # noqa: F401  (RNN, GRU, LSTM and their graphc variants and gradients)
 from . import lrn, prelu, reduce_more, shape_extra, split  # noqa: F401
 from . import rounding  # noqa: F401  (Floor, Ceil, Round, Erf)
+from . import logical  # noqa: F401  (comparisons, Not/And/Or, Where)
 from .registry import OPSET, get, has, register_op
 
 __all__ = ["registry", "get", "has", "register_op", "OPSET"]

@@ -1,4 +1,5 @@
-"""keras.ops floor, ceil, round (half to even, decimals), erf and exact gelu(approximate=False) in
+"""keras.ops floor, ceil, round (half to even, decimals), erf, exact gelu(approximate=False), the
+comparisons, logical_and/or/not and where in
 Keras 3's three modes -- eager on numpy, functional on KerasTensors, traced inside a Lambda -- against
 numpy and math.erf, and a gradient through exact gelu in fit (vs finite differences of the oracle)."""
 import math
@@ -77,3 +78,61 @@ def test_exact_gelu_gradient_in_training_matches_the_oracle():
     # the loss is the batch mean of sum(p): d/dW = x^T dgelu / batch
     want = w - 0.1 * x.T @ dgelu / len(x)
     assert_close(model.get_weights()[0], want.astype(np.float32), rtol=1e-4, atol=1e-6)
+
+
+# --- comparisons, logic, where ---------------------------------------------------------------------
+A = np.array([[1.0, 2.0, np.nan, -1.0], [3.0, -1.0, 0.0, 2.0]], np.float32)
+B = np.array([1.0, 0.0, np.nan, 2.0], np.float32)
+COMPARE = ["equal", "not_equal", "less", "less_equal", "greater", "greater_equal"]
+
+
+@pytest.mark.parametrize("name", COMPARE)
+def test_comparisons_in_three_modes(name):
+    op, fn = getattr(ops, name), getattr(np, name)
+    got = op(A, B)
+    assert got.dtype == np.bool_
+    np.testing.assert_array_equal(got, fn(A, B))  # NaN: only not_equal is True, as numpy
+    np.testing.assert_array_equal(op(A, 2.0), fn(A, np.float32(2.0)))
+    inp = keras.Input((4,))
+    node = keras.Model(inp, ops.cast(op(inp, 1.0), "float32"))
+    lam = keras.Sequential([keras.Input((4,)), keras.layers.Lambda(lambda t: ops.cast(op(t, 1.0), "float32"))])
+    for model in (node, lam):
+        np.testing.assert_array_equal(model.predict(A, verbose=0), fn(A, np.float32(1.0)).astype(np.float32))
+
+
+def test_logical_functions_and_where_in_three_modes():
+    m1, m2 = A > 0, B > 0
+    np.testing.assert_array_equal(ops.logical_and(m1, m2), m1 & m2)
+    np.testing.assert_array_equal(ops.logical_or(m1, m2), m1 | m2)
+    np.testing.assert_array_equal(ops.logical_not(m1), ~m1)
+    np.testing.assert_array_equal(ops.logical_and(A, 1.0), np.logical_and(A, 1.0))  # nonzero is True
+    assert ops.logical_not(m1).dtype == np.bool_
+    np.testing.assert_array_equal(ops.where(m1, A, -1.0), np.where(m1, A, np.float32(-1.0)))
+    np.testing.assert_array_equal(ops.where(A > 0, 1.0, 0.0), np.where(A > 0, 1.0, 0.0).astype(np.float32))
+
+    def f(t):
+        keep = ops.logical_or(ops.logical_and(ops.less(t, 2.0), ops.logical_not(ops.equal(t, 0.0))),
+                              ops.greater_equal(t, 3.0))
+        return ops.where(keep, t, ops.multiply(t, 0.5))
+    x = A.astype(np.float64)
+    keep = ((x < 2) & ~(x == 0)) | (x >= 3)
+    want = np.where(keep, x, x * 0.5).astype(np.float32)
+    inp = keras.Input((4,))
+    for model in (keras.Model(inp, f(inp)), keras.Sequential([keras.Input((4,)), keras.layers.Lambda(f)])):
+        np.testing.assert_array_equal(model.predict(A, verbose=0), want)
+    with pytest.raises(ValueError, match="x1 and x2"):
+        ops.where(m1)
+
+
+def test_where_gradient_in_training():
+    """d/dz of where(z > 0, z, 0.1 z) (leaky relu written with where) through one SGD step."""
+    inp = keras.Input((4,))
+    dense = keras.layers.Dense(3)
+    z = dense(inp)
+    model = keras.Model(inp, ops.where(ops.greater(z, 0.0), z, ops.multiply(z, 0.1)))
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=0.1), loss=lambda y, p: ops.sum(p, axis=-1))
+    w, b = [v.astype(np.float64) for v in model.get_weights()]
+    x = np.nan_to_num(A).astype(np.float64)
+    slope = np.where(x @ w + b > 0, 1.0, 0.1)
+    model.fit(x.astype(np.float32), np.zeros((2, 3), np.float32), batch_size=2, epochs=1, shuffle=False, verbose=0)
+    assert_close(model.get_weights()[0], (w - 0.1 * x.T @ slope / len(x)).astype(np.float32), rtol=1e-5, atol=1e-7)

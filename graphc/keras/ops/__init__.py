@@ -7,7 +7,9 @@ Transposes, which the layout pass cancels between consecutive layers.
 """
 from .core import *  # noqa: F401,F403
 from .nn import *  # noqa: F401,F403
+from .logic import *  # noqa: F401,F403
 from .core import __all__ as _core_all
 from .nn import __all__ as _nn_all
+from .logic import __all__ as _logic_all
 
-__all__ = list(_core_all) + list(_nn_all)
+__all__ = list(_core_all) + list(_nn_all) + list(_logic_all)

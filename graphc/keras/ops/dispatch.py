@@ -15,7 +15,7 @@ Which parameters are tensors is declared per function (``@keras_op("x1", "x2")``
 (``axis``, ``keepdims``, ...) are attributes and part of the cache key. In eager mode float arrays
 keep their dtype (float32 or float64), Python scalars take the float dtype of the array arguments,
 and integer/bool arrays are computed in that float dtype too (graphc's kernels are float kernels), so
-results are float arrays.
+results are float arrays (bool for the comparisons, logical functions; see logic.py).
 """
 from __future__ import annotations
 

@@ -130,7 +130,9 @@ _REASONS: dict[str, list[str]] = {
         'test_cast_e8m0_FLOAT_to_FLOAT8E8M0',
     ],
     'element type INT16: graphc compiles float32, float64, int64, int32 and bool only': [
-        'test_add_int16', 'test_div_int16', 'test_max_int16', 'test_min_int16', 'test_mul_int16',
+        'test_add_int16', 'test_div_int16', 'test_equal_int16', 'test_greater_equal_int16',
+        'test_greater_equal_int16_expanded', 'test_greater_int16', 'test_less_equal_int16',
+        'test_less_equal_int16_expanded', 'test_less_int16', 'test_max_int16', 'test_min_int16', 'test_mul_int16',
         'test_sub_int16',
     ],
     'element type INT2: graphc compiles float32, float64, int64, int32 and bool only': [
@@ -149,12 +151,17 @@ _REASONS: dict[str, list[str]] = {
     ],
     'element type INT8: graphc compiles float32, float64, int64, int32 and bool only': [
         'test_add_int8', 'test_clip_default_int8_inbounds', 'test_clip_default_int8_inbounds_expanded',
-        'test_clip_default_int8_max', 'test_clip_default_int8_min', 'test_div_int8', 'test_max_int8',
-        'test_min_int8', 'test_mul_int8', 'test_sub_int8',
+        'test_clip_default_int8_max_expanded', 'test_clip_default_int8_min_expanded',
+        'test_clip_default_int8_max', 'test_clip_default_int8_min', 'test_div_int8', 'test_equal_int8',
+        'test_greater_equal_int8', 'test_greater_equal_int8_expanded', 'test_greater_int8', 'test_less_equal_int8',
+        'test_less_equal_int8_expanded', 'test_less_int8', 'test_max_int8', 'test_min_int8', 'test_mul_int8',
+        'test_sub_int8',
     ],
     'element type UINT16: graphc compiles float32, float64, int64, int32 and bool only': [
-        'test_add_uint16', 'test_div_uint16', 'test_max_uint16', 'test_min_uint16', 'test_mul_uint16',
-        'test_sub_uint16',
+        'test_add_uint16', 'test_div_uint16', 'test_equal_uint16', 'test_greater_equal_uint16',
+        'test_greater_equal_uint16_expanded', 'test_greater_uint16', 'test_less_equal_uint16',
+        'test_less_equal_uint16_expanded', 'test_less_uint16', 'test_max_uint16', 'test_min_uint16',
+        'test_mul_uint16', 'test_sub_uint16',
     ],
     'element type UINT2: graphc compiles float32, float64, int64, int32 and bool only': [
         'test_cast_FLOAT_to_UINT2', 'test_cast_UINT2_to_FLOAT', 'test_cast_UINT2_to_FLOAT16',
@@ -164,8 +171,10 @@ _REASONS: dict[str, list[str]] = {
         'test_castlike_UINT2_to_UINT8', 'test_castlike_UINT2_to_UINT8_expanded',
     ],
     'element type UINT32: graphc compiles float32, float64, int64, int32 and bool only': [
-        'test_add_uint32', 'test_div_uint32', 'test_max_uint32', 'test_min_uint32', 'test_mul_uint32',
-        'test_pow_types_float32_uint32', 'test_sub_uint32',
+        'test_add_uint32', 'test_div_uint32', 'test_equal_uint32', 'test_greater_equal_uint32',
+        'test_greater_equal_uint32_expanded', 'test_greater_uint32', 'test_less_equal_uint32',
+        'test_less_equal_uint32_expanded', 'test_less_uint32', 'test_max_uint32', 'test_min_uint32',
+        'test_mul_uint32', 'test_pow_types_float32_uint32', 'test_sub_uint32',
     ],
     'element type UINT4: graphc compiles float32, float64, int64, int32 and bool only': [
         'test_cast_FLOAT_to_UINT4', 'test_cast_UINT4_to_FLOAT', 'test_cast_UINT4_to_FLOAT16',
@@ -175,12 +184,19 @@ _REASONS: dict[str, list[str]] = {
         'test_castlike_UINT4_to_UINT8', 'test_castlike_UINT4_to_UINT8_expanded',
     ],
     'element type UINT64: graphc compiles float32, float64, int64, int32 and bool only': [
-        'test_add_uint64', 'test_div_uint64', 'test_max_uint64', 'test_min_uint64', 'test_mul_uint64',
-        'test_pow_types_float32_uint64', 'test_sub_uint64',
+        'test_add_uint64', 'test_div_uint64', 'test_equal_uint64', 'test_greater_equal_uint64',
+        'test_greater_equal_uint64_expanded', 'test_greater_uint64', 'test_less_equal_uint64',
+        'test_less_equal_uint64_expanded', 'test_less_uint64', 'test_max_uint64', 'test_min_uint64',
+        'test_mul_uint64', 'test_pow_types_float32_uint64', 'test_sub_uint64',
     ],
     'element type UINT8: graphc compiles float32, float64, int64, int32 and bool only': [
-        'test_add_uint8', 'test_div_uint8', 'test_max_uint8', 'test_maxpool_2d_uint8', 'test_min_uint8',
-        'test_mul_uint8', 'test_sub_uint8',
+        'test_add_uint8', 'test_div_uint8', 'test_equal_uint8', 'test_greater_equal_uint8',
+        'test_greater_equal_uint8_expanded', 'test_greater_uint8', 'test_less_equal_uint8',
+        'test_less_equal_uint8_expanded', 'test_less_uint8', 'test_max_uint8', 'test_maxpool_2d_uint8',
+        'test_min_uint8', 'test_mul_uint8', 'test_sub_uint8',
+    ],
+    'element type STRING: graphc has no string tensors': [
+        'test_equal_string', 'test_equal_string_broadcast',
     ],
     ('opset-6 PRelu with a per-channel (C,) slope: opset 7+ broadcasting (what graphc '
      "implements) does not apply it per channel, and onnx's version converter leaves the "

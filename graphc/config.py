@@ -17,7 +17,14 @@ def cache_dir() -> Path | None:
 
 
 def num_threads() -> int:
-    return int(os.environ.get("GRAPHC_NUM_THREADS", "0") or 0) or (os.cpu_count() or 1)
+    """Threads for native kernels: ``GRAPHC_NUM_THREADS``, default the CPUs this process may use."""
+    value = int(os.environ.get("GRAPHC_NUM_THREADS", "0") or 0)
+    if value > 0:
+        return value
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def fuse_default() -> bool:

@@ -69,6 +69,8 @@ class JIT:
         for obj in self._objects:
             self.engine.add_object_file(obj)
         self.engine.finalize_object()
+        from .threads import install
+        self.threads = install(self.engine)
 
     def address(self, name: str) -> int:
         addr = self.engine.get_function_address(name)

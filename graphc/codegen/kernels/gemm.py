@@ -2,49 +2,402 @@
 
 ``gemm(M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta)`` computes
 ``C[i, j] = alpha * sum_k A[i*rsa + k*csa] * B[k*rsb + j*csb] + beta * C[i, j]``
-(C is not read when beta == 0). Row/column strides express transposed operands without
-copying them. The inner loop runs over j, contiguous in C and (for csb == 1) in B, so LLVM
-vectorizes it into FMAs; the packed, register-blocked micro-kernel replaces this body later
-without changing the interface.
+(C is not read when beta == 0). Row/column strides express transposed operands (``A^T B``,
+``A B^T``) without copying them.
+
+Algorithm (BLIS/GotoBLAS): loops over column blocks of NC, depth blocks of KC and row blocks of
+MC; each depth block of B and each row block of A is packed into an aligned stack buffer as
+micro-panels (NR resp. MR wide, k-major, zero-padded to full panels and to a multiple of the
+k-unroll), so the micro-kernel always computes a full MR x NR tile with no remainder path. The
+micro-kernel is explicit vector IR: MR x (NR / W) accumulators of ``<W x float>`` in registers
+(12 x 32 fp32 in zmm registers with AVX-512, 6 x 16 in ymm registers with AVX2), one broadcast
+of A per row and ``llvm.fma`` per accumulator. Tiles are written with
+``C = alpha * acc + beta * C`` after each depth block (beta = 1 after the first), with the same
+scalar operations for full and edge tiles, so every element's value is independent of where
+its tile lies; the thread split (see :mod:`graphc.codegen.threads`) only changes which thread
+computes a tile, so 1 and N threads give bit-identical results.
+
+Very small products (few rows or a tiny total) skip packing: the direct loop nest is faster
+there and is exactly the same sum order per element.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from llvmlite import ir
 
 from ..kernel import PTR
-from ..loops import I64, for_range
-from ..scalar import ScalarEmitter, lltype
+from ..loops import I32, I64, ceil_div, const, for_range, imin
+from ..scalar import lltype
+from .. import threads
+from .conv import opaque
+
+# below this many multiply-adds a product takes the direct path (packing would dominate)
+SMALL_MACS = 4096
+# fewer rows than this: the direct path (packing B would cost more than it saves)
+FEW_ROWS = 4
+# a product is split across threads only above this many multiply-adds (dispatch costs microseconds)
+PARALLEL_MACS = 1 << 18
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """Register and cache blocking for one dtype and vector width."""
+    w: int   # lanes per vector
+    mr: int  # rows per micro-tile (broadcasts of A)
+    nr: int  # columns per micro-tile (vectors of B), a multiple of w
+    kc: int  # depth block (packed panels hold kc x mr and kc x nr)
+    mc: int  # rows per packed A block
+    nc: int  # columns per packed B block
+    ku: int  # k unroll of the micro-kernel; packed depth is padded to a multiple of it
+
+
+def blocking(dtype: str, bits: int) -> Blocking:
+    size = 4 if dtype == "float32" else 8
+    w = max(bits // (8 * size), 2)
+    mr = 12 if bits >= 512 else 6  # accumulators + 2 B vectors + 1 broadcast fit the register file
+    nr = 2 * w
+    kc = 256 if size == 4 else 128
+    return Blocking(w=w, mr=mr, nr=nr, kc=kc, mc=mr * 8, nc=256 if size == 4 else 128, ku=4)
+
+
+def vector_bits(features: str | None = None) -> int:
+    """The SIMD width to emit for: 512 with AVX-512F, 256 with AVX, else 128 (SSE2)."""
+    if features is None:
+        from ..llvm import host_cpu
+        features = host_cpu()[1]
+    flags = set(features.split(","))
+    if "+avx512f" in flags:
+        return 512
+    if "+avx" in flags:
+        return 256
+    return 128
 
 
 def gemm_function(k, dtype: str):
+    """The module's GEMM helper for ``dtype`` (built once per module)."""
+    return declare_gemm(k.module, dtype)
+
+
+def declare_gemm(module, dtype: str, bits: int | None = None):
+    """``gc_gemm_<dtype>`` in ``module``, for vectors of ``bits`` (default: the host's)."""
+    name = f"gc_gemm_{dtype}"
+    existing = module.globals.get(name)
+    if existing is not None:
+        return existing
+    bl = blocking(dtype, vector_bits() if bits is None else bits)
     ty = lltype(dtype)
-    ftype = ir.FunctionType(ir.VoidType(), [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, ty, ty])
-    return k.helper(f"gc_gemm_{dtype}", ftype, lambda fn: _build(fn, dtype))
+    fn = ir.Function(module, _gemm_type(ty), name)
+    fn.linkage = "internal"
+    _build_public(fn, dtype, bl)
+    return fn
 
 
-def _build(fn, dtype):
-    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
-    for p in (A, B, C):
+def _gemm_type(ty):
+    return ir.FunctionType(ir.VoidType(), [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, ty, ty])
+
+
+def _internal(module, name, ftype, build, *attrs):
+    fn = module.globals.get(name)
+    if fn is None:
+        fn = ir.Function(module, ftype, name)
+        fn.linkage = "internal"
+        for a in ("nounwind",) + attrs:
+            fn.attributes.add(a)
+        build(fn)
+    return fn
+
+
+class _V:
+    """Vector helpers over one builder."""
+
+    def __init__(self, b, ty, w):
+        self.b, self.ty, self.w = b, ty, w
+        self.vt = ir.VectorType(ty, w)
+        self.size = 4 if isinstance(ty, ir.FloatType) else 8
+        mod = b.module
+        fname = f"llvm.fma.v{w}{'f32' if self.size == 4 else 'f64'}"
+        self.fma_fn = mod.globals.get(fname) or ir.Function(mod, ir.FunctionType(self.vt, [self.vt] * 3), fname)
+
+    def at(self, ptr, idx):
+        return self.b.gep(ptr, [idx], source_etype=self.ty, inbounds=True)
+
+    def load(self, ptr, idx, align=None):
+        return self.b.load(self.at(ptr, idx), typ=self.vt, align=align or self.size)
+
+    def store(self, v, ptr, idx, align=None):
+        self.b.store(v, self.at(ptr, idx), align=align or self.size)
+
+    def splat(self, x):
+        v = self.b.insert_element(ir.Constant(self.vt, ir.Undefined), x, const(0, I32))
+        return self.b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined), ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
+
+    def fma(self, a, b, c):
+        return self.b.call(self.fma_fn, [a, b, c])
+
+
+def _alloca(b, ty, n, name):
+    with b.goto_entry_block():
+        b.position_at_start(b.function.entry_basic_block)
+        slot = b.alloca(ir.ArrayType(ty, n), name=name)
+        slot.align = 64
+        slot.type = PTR  # an opaque pointer like every other buffer (loads and stores name their type)
+    return slot
+
+
+# --- packing ----------------------------------------------------------------------------
+def _pack_function(module, dtype, r_lanes):
+    """``pack(src, rs, cs, rows, kc, kcp, dst)``: rows x kc of ``src`` (element (i, k) at
+    ``src[i*rs + k*cs]``) into panels of ``r_lanes`` rows: ``dst[p][k][r] = src[p*R + r, k]``,
+    zero for rows past ``rows`` and for ``kc <= k < kcp``."""
+    ty = lltype(dtype)
+    ftype = ir.FunctionType(ir.VoidType(), [PTR, I64, I64, I64, I64, I64, PTR])
+    return _internal(module, f"gc_gemm_pack{r_lanes}_{dtype}", ftype, lambda f: _build_pack(f, ty, r_lanes), "noinline",
+                     "optsize")
+
+
+def _build_pack(fn, ty, R):
+    src, rs, cs, rows, kc, kcp, dst = fn.args
+    for p in (src, dst):
         p.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    s = ScalarEmitter(b, dtype)
-    ty = s.ty
+    size = 4 if isinstance(ty, ir.FloatType) else 8
+    zero = ir.Constant(ty, 0.0)
+    rvt = ir.VectorType(ty, R)
 
     def at(ptr, idx):
         return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
 
-    beta_zero = s.cmp("==", beta, 0.0)
-    with for_range(b, M, name="i") as i:
-        crow = b.mul(i, ldc)
-        with for_range(b, N, name="j0") as j:
-            p = at(C, b.add(crow, j))
-            old = b.load(p, typ=ty)
-            b.store(s.select(beta_zero, 0.0, s.mul(old, beta)), p)
-        with for_range(b, K, name="k") as kk:
-            a = s.mul(b.load(at(A, b.add(b.mul(i, rsa), b.mul(kk, csa))), typ=ty), alpha)
-            brow = b.mul(kk, rsb)
-            with for_range(b, N, name="j") as j:
-                p = at(C, b.add(crow, j))
-                bv = b.load(at(B, b.add(brow, b.mul(j, csb))), typ=ty)
-                b.store(s.fma(a, bv, b.load(p, typ=ty)), p)
+    with for_range(b, ceil_div(b, rows, R), name="p") as p:
+        r0 = b.mul(p, const(R))
+        nv = imin(b, const(R), b.sub(rows, r0))
+        sp = at(src, b.mul(r0, rs))
+        dp = at(dst, b.mul(r0, kcp))
+        full = b.icmp_signed("==", nv, const(R))
+        with b.if_else(b.and_(full, b.icmp_signed("==", rs, const(1)))) as (contiguous, other):
+            with contiguous:  # each k: R consecutive source elements -> one vector copy
+                with for_range(b, kc, name="kv") as kk:
+                    v = b.load(at(sp, b.mul(kk, cs)), typ=rvt, align=size)
+                    b.store(v, at(dp, b.mul(kk, const(R))), align=size)
+            with other:  # row by row (unit stride along k when cs == 1); rows past ``rows`` are zero
+                with for_range(b, opaque(b, const(R)), name="r") as r:  # a loop, not R unrolled copies
+                    srow = at(sp, b.mul(r, rs))
+                    drow = at(dp, r)
+                    with b.if_else(b.icmp_signed("<", r, nv)) as (valid, pad):
+                        with valid:
+                            with for_range(b, kc, name="kr") as kk:
+                                b.store(b.load(at(srow, b.mul(kk, cs)), typ=ty), at(drow, b.mul(kk, const(R))))
+                        with pad:
+                            with for_range(b, kc, name="kz") as kk:
+                                b.store(zero, at(drow, b.mul(kk, const(R))))
+        with for_range(b, kcp, start=kc, name="kt") as kk:
+            b.store(ir.Constant(rvt, [0.0] * R), at(dp, b.mul(kk, const(R))), align=size)
+    b.ret_void()
+
+
+# --- micro-kernel -----------------------------------------------------------------------
+def _micro_function(module, dtype, bl):
+    """``micro(kcp, ap, bp, c, ldc, mr, nr, alpha, beta)``: the MR x NR tile of
+    ``alpha * Ap Bp + beta * C`` (packed panels of depth ``kcp``), stored to its ``mr x nr``
+    valid part (C not read when beta == 0)."""
+    ty = lltype(dtype)
+    ftype = ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, I64, I64, ty, ty])
+    return _internal(module, f"gc_gemm_micro_{dtype}", ftype, lambda f: _build_micro(f, ty, bl), "noinline")
+
+
+def _build_micro(fn, ty, bl):
+    kcp, ap, bp, c, ldc, mr, nr, alpha, beta = fn.args
+    for p in (ap, bp, c):
+        p.add_attribute("noalias")
+    MR, NR, W, KU = bl.mr, bl.nr, bl.w, bl.ku
+    nv = NR // W
+    entry = fn.append_basic_block("entry")
+    loop = fn.append_basic_block("k.loop")
+    done = fn.append_basic_block("k.done")
+    b = ir.IRBuilder(entry)
+    v = _V(b, ty, W)
+    tile = _alloca(b, ty, MR * NR, "tile")
+    zero = ir.Constant(v.vt, [0.0] * W)
+    b.branch(loop)
+
+    b.position_at_end(loop)
+    k = b.phi(I64, name="k")
+    pa = b.phi(PTR, name="pa")
+    pb = b.phi(PTR, name="pb")
+    accs = [[b.phi(v.vt, name=f"acc{r}_{j}") for j in range(nv)] for r in range(MR)]
+    for x, init in [(k, const(0)), (pa, ap), (pb, bp)] + [(a, zero) for row in accs for a in row]:
+        x.add_incoming(init, entry)
+    cur = [list(row) for row in accs]
+    vec_align = W * v.size
+    for u in range(KU):
+        bvec = [v.load(pb, const(u * NR + j * W), align=vec_align) for j in range(nv)]
+        for r in range(MR):
+            a = v.splat(b.load(v.at(pa, const(u * MR + r)), typ=ty))
+            for j in range(nv):
+                cur[r][j] = v.fma(a, bvec[j], cur[r][j])
+    k_next = b.add(k, const(KU))
+    pa_next = v.at(pa, const(KU * MR))
+    pb_next = v.at(pb, const(KU * NR))
+    for x, nxt in [(k, k_next), (pa, pa_next), (pb, pb_next)] + [
+            (accs[r][j], cur[r][j]) for r in range(MR) for j in range(nv)]:
+        x.add_incoming(nxt, loop)
+    b.cbranch(b.icmp_signed("<", k_next, kcp), loop, done)
+
+    b.position_at_end(done)
+    beta_zero = b.fcmp_ordered("==", beta, ir.Constant(ty, 0.0))
+    valpha, vbeta = v.splat(alpha), v.splat(beta)
+    full = b.and_(b.icmp_signed("==", mr, const(MR)), b.icmp_signed("==", nr, const(NR)))
+    with b.if_else(full) as (whole, edge):
+        with whole:
+            for r in range(MR):
+                row = b.mul(const(r), ldc)
+                for j in range(nv):
+                    idx = b.add(row, const(j * W))
+                    old = b.select(beta_zero, zero, b.fmul(vbeta, v.load(c, idx)))
+                    v.store(b.fadd(b.fmul(valpha, cur[r][j]), old), c, idx)
+        with edge:  # the same operations, element by element, on the valid part only
+            for r in range(MR):
+                for j in range(nv):
+                    v.store(cur[r][j], tile, const(r * NR + j * W), align=vec_align)
+            with for_range(b, mr, name="er") as r:
+                crow = b.mul(r, ldc)
+                trow = b.mul(r, const(NR))
+                with for_range(b, nr, name="ec") as j:
+                    pc = v.at(c, b.add(crow, j))
+                    old = b.select(beta_zero, ir.Constant(ty, 0.0), b.fmul(beta, b.load(pc, typ=ty)))
+                    t = b.load(v.at(tile, b.add(trow, j)), typ=ty)
+                    b.store(b.fadd(b.fmul(alpha, t), old), pc)
+    b.ret_void()
+
+
+# --- the blocked driver ------------------------------------------------------------------
+def _serial_function(module, dtype, bl):
+    ty = lltype(dtype)
+    return _internal(module, f"gc_gemm_blocked_{dtype}", _gemm_type(ty), lambda f: _build_serial(f, dtype, bl),
+                     "noinline")
+
+
+def _build_serial(fn, dtype, bl):
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
+    for p in (A, B, C):
+        p.add_attribute("noalias")
+    ty = lltype(dtype)
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    ap = _alloca(b, ty, bl.mc * bl.kc, "apack")
+    bp = _alloca(b, ty, bl.kc * bl.nc, "bpack")
+    pack_a = _pack_function(b.module, dtype, bl.mr)
+    pack_b = _pack_function(b.module, dtype, bl.nr)
+    micro = _micro_function(b.module, dtype, bl)
+
+    def at(ptr, idx):
+        return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
+
+    one = ir.Constant(ty, 1.0)
+    with for_range(b, N, step=bl.nc, name="jc") as jc:
+        nc = imin(b, const(bl.nc), b.sub(N, jc))
+        with for_range(b, K, step=bl.kc, name="pc") as pc:
+            kc = imin(b, const(bl.kc), b.sub(K, pc))
+            kcp = b.mul(ceil_div(b, kc, bl.ku), const(bl.ku))
+            beta_eff = b.select(b.icmp_signed("==", pc, const(0)), beta, one)
+            b.call(pack_b, [at(B, b.add(b.mul(pc, rsb), b.mul(jc, csb))), csb, rsb, nc, kc, kcp, bp])
+            with for_range(b, M, step=bl.mc, name="ic") as ic:
+                mc = imin(b, const(bl.mc), b.sub(M, ic))
+                b.call(pack_a, [at(A, b.add(b.mul(ic, rsa), b.mul(pc, csa))), rsa, csa, mc, kc, kcp, ap])
+                with for_range(b, nc, step=bl.nr, name="jr") as jr:
+                    nr = imin(b, const(bl.nr), b.sub(nc, jr))
+                    bpanel = at(bp, b.mul(jr, kcp))
+                    cbase = b.add(jc, jr)
+                    with for_range(b, mc, step=bl.mr, name="ir") as ir_:
+                        mr = imin(b, const(bl.mr), b.sub(mc, ir_))
+                        crow = b.mul(b.add(ic, ir_), ldc)
+                        b.call(micro, [kcp, at(ap, b.mul(ir_, kcp)), bpanel, at(C, b.add(crow, cbase)), ldc, mr, nr,
+                                       alpha, beta_eff])
+    b.ret_void()
+
+
+def _direct_function(module, dtype):
+    """The unpacked loop nests for tiny products and for very few rows (batch-1 inference): B
+    row-major (csb == 1) runs ``C[i, :] += alpha*A[i, k] * B[k, :]`` over k, vectorized over j;
+    otherwise a dot product per element, as in the blocked path."""
+    ty = lltype(dtype)
+    return _internal(module, f"gc_gemm_direct_{dtype}", _gemm_type(ty), lambda f: _build_direct(f, ty), "noinline",
+                     "optsize")
+
+
+def _build_direct(fn, ty):
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
+    for p in (A, B, C):
+        p.add_attribute("noalias")
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    zero = ir.Constant(ty, 0.0)
+    fma = _scalar_fma(b.module, ty)
+
+    def at(ptr, idx):
+        return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
+
+    acc = _alloca(b, ty, 1, "acc")
+    beta_zero = b.fcmp_ordered("==", beta, zero)
+    with b.if_else(b.icmp_signed("==", csb, const(1))) as (rows, dots):
+        with rows:
+            with for_range(b, M, name="i") as i:
+                arow = b.mul(i, rsa)
+                crow = at(C, b.mul(i, ldc))
+                with for_range(b, N, name="j0") as j:
+                    pc = at(crow, j)
+                    b.store(b.select(beta_zero, zero, b.fmul(beta, b.load(pc, typ=ty))), pc)
+                with for_range(b, K, name="k") as kk:
+                    a = b.fmul(alpha, b.load(at(A, b.add(arow, b.mul(kk, csa))), typ=ty))
+                    brow = at(B, b.mul(kk, rsb))
+                    with for_range(b, N, name="j") as j:
+                        pc = at(crow, j)
+                        b.store(b.call(fma, [a, b.load(at(brow, j), typ=ty), b.load(pc, typ=ty)]), pc)
+        with dots:
+            with for_range(b, M, name="i") as i:
+                arow = b.mul(i, rsa)
+                crow = b.mul(i, ldc)
+                with for_range(b, N, name="j") as j:
+                    bcol = b.mul(j, csb)
+                    b.store(zero, acc)
+                    with for_range(b, K, name="k") as kk:
+                        x = b.load(at(A, b.add(arow, b.mul(kk, csa))), typ=ty)
+                        y = b.load(at(B, b.add(bcol, b.mul(kk, rsb))), typ=ty)
+                        b.store(b.call(fma, [x, y, b.load(acc, typ=ty)]), acc)
+                    pc = at(C, b.add(crow, j))
+                    old = b.select(beta_zero, zero, b.fmul(beta, b.load(pc, typ=ty)))
+                    b.store(b.fadd(b.fmul(alpha, b.load(acc, typ=ty)), old), pc)
+    b.ret_void()
+
+
+def _scalar_fma(module, ty):
+    name = f"llvm.fma.{'f32' if isinstance(ty, ir.FloatType) else 'f64'}"
+    return module.globals.get(name) or ir.Function(module, ir.FunctionType(ty, [ty] * 3), name)
+
+
+# --- the public entry: size dispatch and the thread split -----------------------------------
+def _build_public(fn, dtype, bl):
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
+    for p in (A, B, C):
+        p.add_attribute("noalias")
+    module = fn.module
+    ty = lltype(dtype)
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    zero = ir.Constant(ty, 0.0)
+
+    def at(ptr, idx):
+        return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
+
+    empty = b.or_(b.icmp_signed("<=", M, const(0)), b.icmp_signed("<=", N, const(0)))
+    with b.if_then(empty):
+        b.ret_void()
+    args = list(fn.args)
+    macs = b.mul(b.mul(M, N), K)
+    # (K <= 0 is tiny too: the direct path then computes C = beta * C)
+    few_rows = b.and_(b.icmp_signed("<", M, const(FEW_ROWS)), b.icmp_signed("==", csb, const(1)))
+    tiny = b.or_(b.icmp_signed("<", macs, const(SMALL_MACS)), few_rows)
+    with b.if_then(tiny):
+        b.call(_direct_function(module, dtype), args)
+        b.ret_void()
+    serial = _serial_function(module, dtype, bl)
+    threads.emit_parallel_split(b, serial, args, bl.mr, bl.nr, PARALLEL_MACS)
+    b.call(serial, args)
     b.ret_void()

@@ -10,7 +10,7 @@ MC; each depth block of B and each row block of A is packed into an aligned stac
 micro-panels (NR resp. MR wide, k-major, zero-padded to full panels and to a multiple of the
 k-unroll), so the micro-kernel always computes a full MR x NR tile with no remainder path. The
 micro-kernel is explicit vector IR: MR x (NR / W) accumulators of ``<W x float>`` in registers
-(12 x 32 fp32 in zmm registers with AVX-512, 6 x 16 in ymm registers with AVX2), one broadcast
+(8 x 32 fp32 in zmm registers with AVX-512, 6 x 16 in ymm registers with AVX2), one broadcast
 of A per row and ``llvm.fma`` per accumulator. Tiles are written with
 ``C = alpha * acc + beta * C`` after each depth block (beta = 1 after the first), with the same
 scalar operations for full and edge tiles, so every element's value is independent of where
@@ -53,12 +53,16 @@ class Blocking:
 
 
 def blocking(dtype: str, bits: int) -> Blocking:
+    """Measured on Zen 5 (AVX-512): 8 x 32 fp32 tiles (16 zmm accumulators) reach 80-88 % of the FMA
+    peak; 12 x 32, 14 x 32 and 6 x 64 were no faster and pad small M more. AVX2 keeps 6 x 16
+    (12 ymm accumulators + 2 B vectors + 1 broadcast of the 16 registers). The packed buffers take
+    (mc + nc) * kc elements of stack, at most 320 KB."""
     size = 4 if dtype == "float32" else 8
     w = max(bits // (8 * size), 2)
-    mr = 12 if bits >= 512 else 6  # accumulators + 2 B vectors + 1 broadcast fit the register file
+    mr = 8 if bits >= 512 else 6
     nr = 2 * w
-    kc = 256 if size == 4 else 128
-    return Blocking(w=w, mr=mr, nr=nr, kc=kc, mc=mr * 8, nc=256 if size == 4 else 128, ku=4)
+    kc = 1024 // size
+    return Blocking(w=w, mr=mr, nr=nr, kc=kc, mc=mr * 8, nc=nr * 8 if bits >= 512 else nr * 16, ku=4)
 
 
 def vector_bits(features: str | None = None) -> int:
@@ -146,52 +150,85 @@ def _alloca(b, ty, n, name):
 
 
 # --- packing ----------------------------------------------------------------------------
-def _pack_function(module, dtype, r_lanes):
+def _pack_function(module, dtype, r_lanes, ku):
     """``pack(src, rs, cs, rows, kc, kcp, dst)``: rows x kc of ``src`` (element (i, k) at
     ``src[i*rs + k*cs]``) into panels of ``r_lanes`` rows: ``dst[p][k][r] = src[p*R + r, k]``,
     zero for rows past ``rows`` and for ``kc <= k < kcp``."""
     ty = lltype(dtype)
     ftype = ir.FunctionType(ir.VoidType(), [PTR, I64, I64, I64, I64, I64, PTR])
-    return _internal(module, f"gc_gemm_pack{r_lanes}_{dtype}", ftype, lambda f: _build_pack(f, ty, r_lanes), "noinline",
-                     "optsize")
+    return _internal(module, f"gc_gemm_pack{r_lanes}_{dtype}", ftype, lambda f: _build_pack(f, ty, r_lanes, ku),
+                     "noinline", "optsize")
 
 
-def _build_pack(fn, ty, R):
+def _concat(b, vecs):
+    """One vector holding ``vecs`` (equal types) end to end (undef lanes pad an odd count)."""
+    while len(vecs) > 1:
+        if len(vecs) % 2:
+            vecs = vecs + [ir.Constant(vecs[0].type, ir.Undefined)]
+        n = vecs[0].type.count
+        mask = ir.Constant(ir.VectorType(I32, 2 * n), list(range(2 * n)))
+        vecs = [b.shuffle_vector(vecs[i], vecs[i + 1], mask) for i in range(0, len(vecs), 2)]
+    return vecs[0]
+
+
+def _transpose(b, rows, R, U):
+    """``rows`` (R vectors of U lanes: row r holds k = 0..U-1) -> one vector of U*R lanes,
+    k-major: lane ``u*R + r`` = ``rows[r][u]`` (a packed panel's U consecutive depth steps)."""
+    big = _concat(b, rows)
+    mask = ir.Constant(ir.VectorType(I32, U * R), [r * U + u for u in range(U) for r in range(R)])
+    return b.shuffle_vector(big, ir.Constant(big.type, ir.Undefined), mask)
+
+
+def _build_pack(fn, ty, R, U=4):
+    """Full panels whose R rows are consecutive (rs == 1) copy one R-vector per k. Otherwise each
+    row is read U depth steps at a time (one U-vector when cs == 1) and U x R blocks are
+    transposed in registers (shuffles), so every store is a whole vector; the last panel's
+    missing rows and the depth remainder (up to ``kcp``, a multiple of U) read a clamped valid
+    element and store zero. Every loop body is explicit vector code: no loop is left for LLVM to
+    vectorize with gathers or scatters."""
     src, rs, cs, rows, kc, kcp, dst = fn.args
     for p in (src, dst):
         p.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     size = 4 if isinstance(ty, ir.FloatType) else 8
-    zero = ir.Constant(ty, 0.0)
-    rvt = ir.VectorType(ty, R)
+    rvt, uvt = ir.VectorType(ty, R), ir.VectorType(ty, U)
+    zero_u = ir.Constant(uvt, [0.0] * U)
 
     def at(ptr, idx):
         return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
+
+    def scalar_steps(rowp, okr, k0, k1):
+        """dst[k, r] for k0 <= k < k1 by scalar loads (rows past ``nv`` and steps past kc are 0)."""
+        with for_range(b, opaque(b, const(R)), name="sr") as r:
+            row = at(sp, b.mul(imin(b, r, last), rs))
+            ok_r = b.icmp_signed("<", r, nv)
+            with for_range(b, k1, start=k0, name="sk") as kk:
+                ok = b.and_(ok_r, b.icmp_signed("<", kk, kc))
+                x = b.load(at(row, b.mul(imin(b, kk, b.sub(kc, const(1))), cs)), typ=ty)
+                b.store(b.select(ok, x, ir.Constant(ty, 0.0)), at(dp, b.add(b.mul(kk, const(R)), r)))
 
     with for_range(b, ceil_div(b, rows, R), name="p") as p:
         r0 = b.mul(p, const(R))
         nv = imin(b, const(R), b.sub(rows, r0))
         sp = at(src, b.mul(r0, rs))
         dp = at(dst, b.mul(r0, kcp))
+        last = b.sub(nv, const(1))
         full = b.icmp_signed("==", nv, const(R))
         with b.if_else(b.and_(full, b.icmp_signed("==", rs, const(1)))) as (contiguous, other):
             with contiguous:  # each k: R consecutive source elements -> one vector copy
                 with for_range(b, kc, name="kv") as kk:
                     v = b.load(at(sp, b.mul(kk, cs)), typ=rvt, align=size)
                     b.store(v, at(dp, b.mul(kk, const(R))), align=size)
-            with other:  # row by row (unit stride along k when cs == 1); rows past ``rows`` are zero
-                with for_range(b, opaque(b, const(R)), name="r") as r:  # a loop, not R unrolled copies
-                    srow = at(sp, b.mul(r, rs))
-                    drow = at(dp, r)
-                    with b.if_else(b.icmp_signed("<", r, nv)) as (valid, pad):
-                        with valid:
-                            with for_range(b, kc, name="kr") as kk:
-                                b.store(b.load(at(srow, b.mul(kk, cs)), typ=ty), at(drow, b.mul(kk, const(R))))
-                        with pad:
-                            with for_range(b, kc, name="kz") as kk:
-                                b.store(zero, at(drow, b.mul(kk, const(R))))
-        with for_range(b, kcp, start=kc, name="kt") as kk:
-            b.store(ir.Constant(rvt, [0.0] * R), at(dp, b.mul(kk, const(R))), align=size)
+                with for_range(b, kcp, start=kc, name="kt") as kk:
+                    b.store(ir.Constant(rvt, [0.0] * R), at(dp, b.mul(kk, const(R))), align=size)
+            with other:
+                okr = [b.icmp_signed("<", const(r), nv) for r in range(R)]
+                rowp = [at(sp, b.mul(b.select(okr[r], const(r), last), rs)) for r in range(R)]
+                kfull = b.select(b.icmp_signed("==", cs, const(1)), b.mul(b.sdiv(kc, const(U)), const(U)), const(0))
+                with for_range(b, kfull, step=U, name="ku") as kb:  # cs == 1: U-vectors, transposed
+                    vs = [b.select(okr[r], b.load(at(rowp[r], kb), typ=uvt, align=size), zero_u) for r in range(R)]
+                    b.store(_transpose(b, vs, R, U), at(dp, b.mul(kb, const(R))), align=size)
+                scalar_steps(rowp, okr, kfull, kcp)  # the rest (all of it when cs != 1), zero-padded
     b.ret_void()
 
 
@@ -285,18 +322,20 @@ def _build_serial(fn, dtype, bl):
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     ap = _alloca(b, ty, bl.mc * bl.kc, "apack")
     bp = _alloca(b, ty, bl.kc * bl.nc, "bpack")
-    pack_a = _pack_function(b.module, dtype, bl.mr)
-    pack_b = _pack_function(b.module, dtype, bl.nr)
+    pack_a = _pack_function(b.module, dtype, bl.mr, bl.ku)
+    pack_b = _pack_function(b.module, dtype, bl.nr, bl.ku)
     micro = _micro_function(b.module, dtype, bl)
 
     def at(ptr, idx):
         return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
 
     one = ir.Constant(ty, 1.0)
+    # depth blocks of equal size (a multiple of ku, at most kc): no short last block
+    kstep = b.mul(ceil_div(b, ceil_div(b, K, ceil_div(b, K, bl.kc)), bl.ku), const(bl.ku))
     with for_range(b, N, step=bl.nc, name="jc") as jc:
         nc = imin(b, const(bl.nc), b.sub(N, jc))
-        with for_range(b, K, step=bl.kc, name="pc") as pc:
-            kc = imin(b, const(bl.kc), b.sub(K, pc))
+        with for_range(b, K, step=kstep, name="pc") as pc:
+            kc = imin(b, kstep, b.sub(K, pc))
             kcp = b.mul(ceil_div(b, kc, bl.ku), const(bl.ku))
             beta_eff = b.select(b.icmp_signed("==", pc, const(0)), beta, one)
             b.call(pack_b, [at(B, b.add(b.mul(pc, rsb), b.mul(jc, csb))), csb, rsb, nc, kc, kcp, bp])

@@ -46,7 +46,8 @@ def call_gemm(f, A, B, C, alpha=1.0, beta=0.0, ta=False, tb=False):
     Shapes are checked here, never in native code."""
     it = C.itemsize
     if not (A.dtype == B.dtype == C.dtype and A.ndim == B.ndim == C.ndim == 2):
-        raise ValueError(f"expected 2-D arrays of one dtype, got {A.dtype}{A.shape} {B.dtype}{B.shape} {C.dtype}{C.shape}")
+        raise ValueError(f"expected 2-D arrays of one dtype, got {A.dtype}{A.shape} {B.dtype}{B.shape} "
+                         f"{C.dtype}{C.shape}")
     M, K = (A.shape[1], A.shape[0]) if ta else A.shape
     K2, N = (B.shape[1], B.shape[0]) if tb else B.shape
     if K != K2 or C.shape != (M, N) or C.strides[1] != it:

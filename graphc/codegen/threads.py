@@ -6,7 +6,9 @@ by default) and ``gc_num_threads`` (i32, 1 by default). Generated code never nam
 symbol, so nothing can be left unresolved: with a null pointer (no libgomp in the process, a
 library built by ``graphc compile``) it runs on the calling thread. :func:`install` fills both
 globals in a JIT-compiled module from ``GRAPHC_NUM_THREADS`` (default: the CPUs this process
-may run on); libgomp keeps its worker threads, so a parallel region costs microseconds.
+may run on); libgomp keeps its worker threads, so a parallel region costs microseconds. A
+forked child process sets every module back to one thread (libgomp's pool does not survive
+fork).
 
 Work is split into chunks of whole micro-tiles that workers claim with an atomic counter; each
 chunk is computed exactly as on one thread (the reduction over k is never split), so results
@@ -17,6 +19,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
+import weakref
 
 from llvmlite import ir
 
@@ -42,6 +46,19 @@ def gomp_parallel_address() -> int | None:
     return None
 
 
+_LIVE: dict[int, int] = {}  # id(engine) -> address of its gc_num_threads, while the engine lives
+
+
+def _serial_after_fork():
+    """libgomp's thread pool does not survive fork(): a child runs every module on one thread."""
+    for addr in _LIVE.values():
+        ctypes.c_int32.from_address(addr).value = 1
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_serial_after_fork)
+
+
 def install(engine, n: int | None = None) -> int:
     """Point a finalized engine's ``gc_parallel`` at GOMP_parallel and set ``gc_num_threads``
     to ``n`` (default ``GRAPHC_NUM_THREADS``). Returns the thread count in effect (1 when the
@@ -54,6 +71,9 @@ def install(engine, n: int | None = None) -> int:
     gomp = gomp_parallel_address() if n > 1 else None
     ctypes.c_void_p.from_address(fp).value = gomp
     ctypes.c_int32.from_address(nt).value = max(1, n) if gomp else 1
+    if id(engine) not in _LIVE:
+        weakref.finalize(engine, _LIVE.pop, id(engine), None)
+    _LIVE[id(engine)] = nt
     return max(1, n) if gomp else 1
 
 

@@ -1,14 +1,15 @@
 """Conv (1-D, 2-D, 3-D; grouped, dilated, auto_pad) and the sliding-window geometry pools share.
 
-The kernel is im2col per image and group into a workspace, then the shared GEMM helper
-(codegen/kernels/gemm.py): ``Y_g[m, p] = sum_k W_g[m, k] * col[k, p]``. A pointwise 1x1
-convolution (stride 1, no pads) multiplies the input image directly, without im2col.
+The kernel unfolds a chunk of images side by side (im2col into a workspace, ``images_per_gemm``
+of them, so a late layer with a 3x3 output still gives the GEMM hundreds of columns) and
+multiplies with the shared GEMM (codegen/kernels/gemm.py): ``Y_g[m, (i, p)] = sum_k W_g[m, k]
+col[k, (i, p)]``, then copies each image's rows into Y adding the bias. A pointwise 1x1
+convolution (stride 1, no pads) multiplies each input image directly, without im2col.
 
 Training: Conv's gradient rule emits the graphc-domain ops ConvGradInput (``W_g^T dY_g`` into a
-column workspace, then col2im) and ConvGradWeight (transposed im2col of X, then
-``dW_g += dY_g col^T``), both through the same GEMM helper, and a ReduceSum for the bias. Each
-kernel picks the operand layout whose GEMM inner loop (contiguous, vectorized) is the longer
-one: e.g. a late layer with a 3x3 output multiplies ``Y_g^T = col^T W_g^T`` and transposes.
+column workspace, then col2im) and ConvGradWeight (the same side-by-side im2col of X, then
+``dW_g += dY_g col^T``), both through the same GEMM helper, and a ReduceSum for the bias.
+Transposed operands are passed as strides: the GEMM's packing absorbs them.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codegen.kernels.conv import emit_fill_rows, emit_im2col, emit_transpose, opaque
+from ..codegen.kernels.conv import (emit_copy_rows, emit_fill_rows, emit_im2col, emit_transpose, for_batch_chunks,
+                                    images_per_gemm, opaque)
 from ..codegen.kernels.conv_transpose import adjoint_workspace, emit_conv_adjoint
 from ..codegen.kernels.gemm import gemm_function
 from ..codegen.loops import const, for_range, iadd, imul
@@ -204,17 +206,9 @@ class Conv(OpDef):
         geo = conv_geometry(op, x, w)
         if self._pointwise(geo):
             return []
-        p, m, kdim = math.prod(geo.out), w.shape[0], w.shape[1] * math.prod(geo.kernel)
-        ws = [TensorType(x.dtype, (kdim * p,))]
-        if self._small_output(op, geo, w):  # W^T (all groups) and one group's Y^T
-            ws += [TensorType(x.dtype, (m * kdim,)), TensorType(x.dtype, (p * m // op.attrs["group"],))]
-        return ws
-
-    @classmethod
-    def _small_output(cls, op, geo, w):
-        """Few output positions, many filters per group: multiply Y_g^T = col^T W_g^T so the GEMM's
-        inner loop runs over the filters, then transpose into Y."""
-        return not cls._pointwise(geo) and math.prod(geo.out) < w.shape[0] // op.attrs["group"]
+        p, mg, kdim = math.prod(geo.out), w.shape[0] // op.attrs["group"], w.shape[1] * math.prod(geo.kernel)
+        nb = images_per_gemm(p, kdim, mg)
+        return [TensorType(x.dtype, (kdim * nb * p,)), TensorType(x.dtype, (mg * nb * p,))]
 
     def emit(self, k, op):
         b = k.b
@@ -231,33 +225,33 @@ class Conv(OpDef):
         kdim = cg * math.prod(geo.kernel)
         img_in = cg * math.prod(geo.inp)  # one group's channels of one image
         gemm = gemm_function(k, dtype)
-        pointwise = self._pointwise(geo)
-        small = self._small_output(op, geo, w_t)
         P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))  # see opaque(): bounds compile time
-        if small:
-            wt, yt = k.workspace[1], k.workspace[2]
-            with for_range(b, group, name="wg") as gi:
-                off = imul(b, gi, mg * kdim)
-                emit_transpose(k, k.gep(W, off, dtype), k.gep(wt, off, dtype), MG, KD, dtype)
-        with for_range(b, k.dim(x_t, 0), name="n") as n:
+        if self._pointwise(geo):  # Y_g = W_g X_g per image, no unfolding
+            with for_range(b, k.dim(x_t, 0), name="n") as n:
+                with for_range(b, group, name="g") as gi:
+                    ng = iadd(b, imul(b, n, group), gi)
+                    yg = k.gep(Y, imul(b, ng, mg * p), dtype)
+                    if B is not None:  # Y = bias, then GEMM accumulates (beta = 1)
+                        emit_fill_rows(k, yg, k.gep(B, imul(b, gi, mg), dtype), MG, P, dtype)
+                    b.call(gemm, [MG, P, KD, k.gep(W, imul(b, gi, mg * kdim), dtype), KD, const(1),
+                                  k.gep(X, imul(b, ng, img_in), dtype), P, const(1), yg, P, s.c(1.0),
+                                  s.c(0.0 if B is None else 1.0)])
+            b.ret_void()
+            return
+        col, tmp = k.workspace[0], k.workspace[1]
+        with for_batch_chunks(k, k.dim(x_t, 0), images_per_gemm(p, kdim, mg)) as (n0, cnt):
+            cols = imul(b, cnt, P)  # the GEMM's columns: cnt images' outputs side by side
             with for_range(b, group, name="g") as gi:
-                ng = iadd(b, imul(b, n, group), gi)
-                xg = k.gep(X, imul(b, ng, img_in), dtype)
-                yg = k.gep(Y, imul(b, ng, mg * p), dtype)
-                wg = k.gep(W, imul(b, gi, mg * kdim), dtype)
-                if B is not None:  # Y = bias, then GEMM accumulates (beta = 1)
-                    emit_fill_rows(k, yg, k.gep(B, imul(b, gi, mg), dtype), MG, P, dtype)
-                col = xg if pointwise else k.workspace[0]
-                if small:  # Y_g^T[p, m] = sum_kd colT[p, kd] W_g^T[kd, m]; Y_g (+)= transpose
-                    emit_im2col(k, xg, col, cg, geo, dtype, transposed=True)
-                    b.call(gemm, [P, MG, KD, col, KD, const(1), k.gep(wt, imul(b, gi, mg * kdim), dtype), MG, const(1),
-                                  yt, MG, s.c(1.0), s.c(0.0)])
-                    emit_transpose(k, yt, yg, P, MG, dtype, add=B is not None)
-                else:
-                    if not pointwise:
-                        emit_im2col(k, xg, col, cg, geo, dtype)
-                    b.call(gemm, [MG, const(p), KD, wg, KD, const(1), col, const(p), const(1), yg, const(p),
-                                  s.c(1.0), s.c(0.0 if B is None else 1.0)])
+                with for_range(b, cnt, name="i") as i:  # image i -> columns [i*P, (i+1)*P)
+                    xg = k.gep(X, imul(b, iadd(b, imul(b, iadd(b, n0, i), group), gi), img_in), dtype)
+                    emit_im2col(k, xg, k.gep(col, imul(b, i, P), dtype), cg, geo, dtype, ld=cols)
+                b.call(gemm, [MG, cols, KD, k.gep(W, imul(b, gi, mg * kdim), dtype), KD, const(1), col, cols, const(1),
+                              tmp, cols, s.c(1.0), s.c(0.0)])
+                bias = k.gep(B, imul(b, gi, mg), dtype) if B is not None else None
+                with for_range(b, cnt, name="o") as i:  # tmp[m, i*P + q] (+ bias[m]) -> Y[n0 + i, g, m, q]
+                    ng = iadd(b, imul(b, iadd(b, n0, i), group), gi)
+                    emit_copy_rows(k, k.gep(tmp, imul(b, i, P), dtype), cols, k.gep(Y, imul(b, ng, mg * p), dtype), P,
+                                   MG, P, dtype, bias)
         b.ret_void()
 
     def grad(self, ctx, op, dys):
@@ -386,12 +380,12 @@ class ConvGradInput(OpDef):
 class ConvGradWeight(OpDef):
     """ConvGradWeight(X, dY) -> dW of shape (M, C/group, *kernel_shape) (kernel_shape required).
 
-    Per image and group, with the shared GEMM: when the weight rows are at least as long as the
-    group's filter count (C/group * prod(kernel) >= M/group), the transposed column matrix of X
-    (im2col into a workspace, layout (P, C/group * prod(kernel))) gives ``dW_g += dY_g colT``
-    with unit-stride operands; otherwise (few input channels, as in a first layer) the kernel
-    accumulates ``dW_g^T += col dY_g^T`` (dY_g transposed into a workspace) so the GEMM's inner
-    loop runs over the filters, and transposes once at the end.
+    Per chunk of images (``images_per_gemm``) and group, with the shared GEMM: the images' column
+    matrices (im2col) and dY rows are laid side by side, so one GEMM of depth ``images * P``
+    accumulates ``dW_g += dY_g col^T`` (col read transposed through its strides); when the
+    weight rows are shorter than the group's filter count (few input channels, as in a first
+    layer) it accumulates ``dW_g^T += col dY_g^T`` instead, so the tile's wide side runs over the
+    filters, and transposes once at the end. Chunks are static, so the sum order is too.
     """
     num_inputs = (2, 2)
     attr_defaults = dict(_CONV_ATTRS)
@@ -429,9 +423,10 @@ class ConvGradWeight(OpDef):
         x, dy = in_types
         geo = self._geo(op, x)
         mg, cg, kdim, p, trans = self._dims(op, x, dy, geo)
-        ws = [TensorType(x.dtype, (kdim * p,))]
-        if trans:  # dY_g^T and the accumulated dW^T of every group
-            ws += [TensorType(x.dtype, (p * mg,)), TensorType(x.dtype, (dy.shape[1] * kdim,))]
+        nb = images_per_gemm(p, kdim, mg)
+        ws = [TensorType(x.dtype, (kdim * nb * p,)), TensorType(x.dtype, (mg * nb * p,))]
+        if trans:  # the accumulated dW^T of every group
+            ws.append(TensorType(x.dtype, (dy.shape[1] * kdim,)))
         return ws
 
     def emit(self, k, op):
@@ -447,23 +442,24 @@ class ConvGradWeight(OpDef):
         img_in = cg * math.prod(geo.inp)
         gemm = gemm_function(k, dtype)
         P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))
-        col = k.workspace[0]
+        col, dyb = k.workspace[0], k.workspace[1]
         acc = k.workspace[2] if trans else dW
         with for_range(b, const(dy_t.shape[1] * kdim), name="z") as i:
             k.store(s.c(0.0), acc, i, dtype)
-        with for_range(b, k.dim(x_t, 0), name="n") as n:
+        with for_batch_chunks(k, k.dim(x_t, 0), images_per_gemm(p, kdim, mg)) as (n0, cnt):
+            cols = imul(b, cnt, P)  # the GEMM's depth: cnt images' output positions side by side
             with for_range(b, group, name="g") as gi:
-                ng = iadd(b, imul(b, n, group), gi)
-                xg = k.gep(X, imul(b, ng, img_in), dtype)
-                dyg = k.gep(dY, imul(b, ng, mg * p), dtype)
+                with for_range(b, cnt, name="i") as i:  # col[:, i*P + q] and dyb[:, i*P + q] for image n0 + i
+                    ng = iadd(b, imul(b, iadd(b, n0, i), group), gi)
+                    emit_im2col(k, k.gep(X, imul(b, ng, img_in), dtype), k.gep(col, imul(b, i, P), dtype), cg, geo,
+                                dtype, ld=cols)
+                    emit_copy_rows(k, k.gep(dY, imul(b, ng, mg * p), dtype), P, k.gep(dyb, imul(b, i, P), dtype), cols,
+                                   MG, P, dtype)
                 accg = k.gep(acc, imul(b, gi, mg * kdim), dtype)
-                emit_im2col(k, xg, col, cg, geo, dtype, transposed=not trans)
-                if trans:  # dW_g^T[kd, m] += sum_p col[kd, p] dY_g^T[p, m]
-                    dyt = k.workspace[1]
-                    emit_transpose(k, dyg, dyt, MG, P, dtype)
-                    b.call(gemm, [KD, MG, P, col, P, const(1), dyt, MG, const(1), accg, MG, s.c(1.0), s.c(1.0)])
-                else:  # dW_g[m, kd] += sum_p dY_g[m, p] colT[p, kd]
-                    b.call(gemm, [MG, KD, P, dyg, P, const(1), col, KD, const(1), accg, KD, s.c(1.0), s.c(1.0)])
+                if trans:  # dW_g^T[kd, m] += sum_c col[kd, c] dyb[m, c]  (dyb read transposed)
+                    b.call(gemm, [KD, MG, cols, col, cols, const(1), dyb, const(1), cols, accg, MG, s.c(1.0), s.c(1.0)])
+                else:  # dW_g[m, kd] += sum_c dyb[m, c] col[kd, c]  (col read transposed)
+                    b.call(gemm, [MG, KD, cols, dyb, cols, const(1), col, const(1), cols, accg, KD, s.c(1.0), s.c(1.0)])
         if trans:
             with for_range(b, group, name="g") as gi:
                 emit_transpose(k, k.gep(acc, imul(b, gi, mg * kdim), dtype), k.gep(dW, imul(b, gi, mg * kdim), dtype),

@@ -59,6 +59,41 @@ def emit_fill_rows(k, dst, vals, rows, cols, dtype):
             k.store(v, dst, iadd(b, base, c), dtype)
 
 
+# columns per batched GEMM (images side by side) and the cap on one column workspace, in elements
+GEMM_COLUMNS = 512
+MAX_COL_ELEMENTS = 1 << 21
+
+
+def images_per_gemm(p, kdim, mg):
+    """How many images' columns (``p`` output positions each) one GEMM multiplies side by side: enough
+    for about GEMM_COLUMNS columns (a late layer with a 3x3 output otherwise gives GEMMs of 9
+    columns, mostly padding), within MAX_COL_ELEMENTS of workspace. Static, so the sum order of
+    a weight gradient never depends on the batch size split or the thread count."""
+    nb = max(1, -(-GEMM_COLUMNS // p))
+    return max(1, min(nb, MAX_COL_ELEMENTS // max(1, p * max(kdim, mg))))
+
+
+@contextlib.contextmanager
+def for_batch_chunks(k, n, nb):
+    """Loop over chunks of at most ``nb`` images of a batch of ``n`` (i64); yields
+    ``(first image, image count)``."""
+    b = k.b
+    with for_range(b, n, step=nb, name="nb") as n0:
+        yield n0, imin(b, const(nb), b.sub(n, n0))
+
+
+def emit_copy_rows(k, src, lds, dst, ldd, rows, cols, dtype, bias=None):
+    """``dst[r * ldd + c] = src[r * lds + c] (+ bias[r])`` for r < rows, c < cols."""
+    b = k.b
+    s = k.scalar(dtype)
+    with for_range(b, rows, name="cr") as r:
+        srow, drow = imul(b, r, lds), imul(b, r, ldd)
+        add = k.load(bias, r, dtype) if bias is not None else None
+        with for_range(b, cols, name="cc") as c:
+            v = k.load(src, iadd(b, srow, c), dtype)
+            k.store(s.add(v, add) if add is not None else v, dst, iadd(b, drow, c), dtype)
+
+
 def emit_transpose(k, src, dst, rows, cols, dtype, add=False):
     """``dst[c * rows + r] = src[r * cols + c]`` (``+=`` with ``add``) for r < rows, c < cols."""
     b = k.b
@@ -72,19 +107,22 @@ def emit_transpose(k, src, dst, rows, cols, dtype, add=False):
             k.store(v, dst, o, dtype)
 
 
-def _unfold_call(k, kind, src, dst, channels, geo, dtype, transposed):
-    ftype = ir.FunctionType(ir.VoidType(), [PTR, PTR] + [I64] * (1 + 6 * geo.rank))
+def _unfold_call(k, kind, src, dst, channels, geo, dtype, transposed, ld=None):
+    ftype = ir.FunctionType(ir.VoidType(), [PTR, PTR] + [I64] * (2 + 6 * geo.rank))
     name = f"gc_{kind}{'_t' if transposed else ''}_{dtype}_{geo.rank}d"
     fn = k.helper(name, ftype, lambda f: _build_unfold(f, dtype, geo.rank, kind == "col2im", transposed))
-    args = [const(channels)]
+    args = [const(channels), as_value(math.prod(geo.out) if ld is None else ld)]
     for d in range(geo.rank):
         args += [const(v) for v in (geo.inp[d], geo.kernel[d], geo.strides[d], geo.dilations[d],
                                     geo.pads_begin[d], geo.out[d])]
     k.b.call(fn, [src, dst] + args)
 
 
-def emit_im2col(k, src, dst, channels, geo, dtype, transposed=False):
+def emit_im2col(k, src, dst, channels, geo, dtype, transposed=False, ld=None):
     """Unfold one image ``src`` (channels, *geo.inp) into ``dst`` (channels * prod(kernel), prod(out)).
+
+    ``ld`` (an int or i64 value; default prod(out)) is the row stride of ``dst`` in the
+    row-major layout, so several images can be unfolded side by side into one wide matrix.
 
     Row ``(c, j_0, .., j_{r-1})``, column ``(o_0, .., o_{r-1})`` holds
     ``src[c, o_d * s_d - pb_d + j_d * dl_d ...]`` or 0 in the padding. With ``transposed`` the
@@ -93,14 +131,14 @@ def emit_im2col(k, src, dst, channels, geo, dtype, transposed=False):
     every geometry (passed as arguments, never inlined), so compile time does not grow with the
     number of convolutions or their sizes.
     """
-    _unfold_call(k, "im2col", src, dst, channels, geo, dtype, transposed)
+    _unfold_call(k, "im2col", src, dst, channels, geo, dtype, transposed, ld)
 
 
-def emit_col2im(k, src, dst, channels, geo, dtype, transposed=False):
+def emit_col2im(k, src, dst, channels, geo, dtype, transposed=False, ld=None):
     """The adjoint of :func:`emit_im2col`: ``dst`` (channels, *geo.inp) = 0, then every column
     element ``src[row, col]`` (or ``src[col, row]`` with ``transposed``) that lies inside the
     image is added to the input position it was read from (the input gradient of a Conv)."""
-    _unfold_call(k, "col2im", src, dst, channels, geo, dtype, transposed)
+    _unfold_call(k, "col2im", src, dst, channels, geo, dtype, transposed, ld)
 
 
 def _build_unfold(fn, dtype, r, fold, transposed):
@@ -110,11 +148,11 @@ def _build_unfold(fn, dtype, r, fold, transposed):
     the row-major layout, which LLVM vectorizes)."""
     fn.attributes.add("noinline")
     fn.attributes.add("nounwind")
-    src, dst, channels = fn.args[:3]
+    src, dst, channels, ld = fn.args[:4]
     for p in (src, dst):
         p.add_attribute("noalias")
     img_ptr, col_ptr = (dst, src) if fold else (src, dst)
-    inp, kernel, strides, dil, pads, out = (list(fn.args[3 + i::6]) for i in range(6))
+    inp, kernel, strides, dil, pads, out = (list(fn.args[4 + i::6]) for i in range(6))
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     ty = lltype(dtype)
     zero = ir.Constant(ty, 0.0)
@@ -130,7 +168,7 @@ def _build_unfold(fn, dtype, r, fold, transposed):
         return list(reversed(res)), acc
 
     istr, img = suffix_products(inp)
-    ostr, p = suffix_products(out)
+    ostr, _ = suffix_products(out)
     kstr, ksize = suffix_products(kernel)
     krows = b.mul(channels, ksize)
     last = r - 1
@@ -143,7 +181,7 @@ def _build_unfold(fn, dtype, r, fold, transposed):
         if transposed:  # col[o, row]: consecutive o are krows apart
             col_base, col_step = b.add(row, b.mul(dot(b, os_, ostr[:last]), krows)), krows
         else:
-            col_base, col_step = b.add(b.mul(row, p), dot(b, os_, ostr[:last])), const(1)
+            col_base, col_step = b.add(b.mul(row, ld), dot(b, os_, ostr[:last])), const(1)
         valid = None
         img_off = b.mul(c, img)
         for d in range(last):

@@ -134,7 +134,8 @@ class _V:
 
     def splat(self, x):
         v = self.b.insert_element(ir.Constant(self.vt, ir.Undefined), x, const(0, I32))
-        return self.b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined), ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
+        lanes = ir.Constant(ir.VectorType(I32, self.w), [0] * self.w)
+        return self.b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined), lanes)
 
     def fma(self, a, b, c):
         return self.b.call(self.fma_fn, [a, b, c])
@@ -420,7 +421,6 @@ def _build_public(fn, dtype, bl):
     module = fn.module
     ty = lltype(dtype)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    zero = ir.Constant(ty, 0.0)
 
     def at(ptr, idx):
         return b.gep(ptr, [idx], source_etype=ty, inbounds=True)

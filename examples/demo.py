@@ -4,13 +4,25 @@ Builds the tutorial CNN with `from graphc import keras`, prints its summary, sho
 compiler did, trains it on real handwritten digits (scikit-learn's 8x8 digits upscaled to
 28x28, the tutorial's split) with a Keras progress bar, and reports test accuracy. Forward,
 backward and the Adam update of every step run as ONE call into generated machine code.
+
+Then the trained model leaves Python: it is saved as Keras HDF5 (.h5), exported as ONNX (and
+onnxruntime must agree with predict), and `graphc compile` turns the .h5 into a shared library
+that the C program in examples/c links and runs on the test digits (it must agree too).
 """
+import os
+import shutil
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
 import graphc
 from graphc import datasets, keras
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "demo"
 
 
 def tutorial_cnn():
@@ -58,6 +70,59 @@ def main(epochs=8):
     probs = model.predict(x_test, batch_size=256, verbose=0)
     print(f"predict on {len(x_test)} test digits (2 native calls of <=256): {(time.perf_counter() - t0) * 1e3:.1f} ms "
           f"(first call {first * 1e3:.0f} ms); first 10 predictions {probs[:10].argmax(1)} labels {y_test[:10]}")
+    deploy(model, x_test, probs)
+
+
+def _agree(name, got, want):
+    err = float(np.max(np.abs(got - want)))
+    ok = np.allclose(got, want, rtol=1e-5, atol=1e-6)
+    same = bool((got.argmax(1) == want.argmax(1)).all())
+    print(f"  {name}: max |difference| to predict {err:.2e}, same classes: {same} "
+          f"-> {'agrees' if ok else 'DISAGREES'} (rtol 1e-5)")
+    if not ok:
+        raise SystemExit(f"{name} disagrees with predict")
+
+
+def deploy(model, x_test, probs):
+    """Save (.h5), export (ONNX, checked with onnxruntime), compile to a .so and run it from C."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    print(f"\ndeployment, in {OUT.relative_to(ROOT)}/:")
+    h5, onnx_path = OUT / "cnn.h5", OUT / "cnn.onnx"
+    model.save(str(h5))
+    model.export(str(onnx_path))
+    print(f"  saved {h5.name} ({h5.stat().st_size:,} B, Keras's legacy HDF5 layout) and exported {onnx_path.name} "
+          f"({onnx_path.stat().st_size:,} B, ONNX opset {graphc.ir.OPSET})")
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    _agree("onnxruntime on the .onnx", sess.run(None, {sess.get_inputs()[0].name: x_test})[0], probs)
+
+    lib = OUT / "model.so"
+    t0 = time.perf_counter()
+    res = subprocess.run([sys.executable, "-m", "graphc", "compile", str(h5), "-o", str(lib), "--name", "model"],
+                         capture_output=True, text=True, cwd=ROOT)
+    if res.returncode != 0:
+        raise SystemExit(f"graphc compile failed:\n{res.stderr}")
+    print(f"  $ graphc compile {h5.relative_to(ROOT)} -o {lib.relative_to(ROOT)} --name model   "
+          f"({time.perf_counter() - t0:.1f} s)\n    {res.stdout.strip()}")
+    dynamic = subprocess.run(["readelf", "-d", str(lib)], capture_output=True, text=True).stdout.splitlines()
+    needed = [line.split("[")[1].rstrip("]") for line in dynamic if "(NEEDED)" in line]
+    print(f"  {lib.name} needs only: {', '.join(needed)}")
+    cc = shutil.which(os.environ.get("CC", "cc")) or shutil.which("gcc") or shutil.which("clang")
+    if cc is None:
+        print("  no C compiler found: skipping the C example")
+        return
+    exe = OUT / "run_model"
+    subprocess.run([cc, "-O2", "-Wall", "-o", str(exe), str(ROOT / "examples" / "c" / "main.c"), f"-I{OUT}", str(lib),
+                    "-Wl,-rpath,$ORIGIN"], check=True)
+    inputs = OUT / "test_digits.txt"
+    np.savetxt(inputs, x_test.reshape(len(x_test), -1), fmt="%.9g")
+    t0 = time.perf_counter()
+    res = subprocess.run([str(exe), str(inputs)], capture_output=True, text=True, check=True)
+    seconds = time.perf_counter() - t0
+    got = np.loadtxt(res.stdout.splitlines(), dtype=np.float32, ndmin=2)
+    print(f"  $ {exe.relative_to(ROOT)} {inputs.relative_to(ROOT)}   ({len(got)} digits in {seconds * 1e3:.0f} ms, "
+          f"parsing the text included)")
+    _agree("the C program on the .so", got, probs)
 
 
 if __name__ == "__main__":

@@ -112,7 +112,7 @@ class Signature:
             if bound is None:
                 raise GraphError(f"symbolic dimension {s!r} (of input(s) "
                                  f"{[n for n in g.inputs if s in g.value(n).type.shape]}) needs a maximum to size the "
-                                 f"arena: pass --dim {s}=MAX")
+                                 f"arena: pass --dim {s}=MAX (dims={{{s!r}: MAX}} in Python)")
             if int(bound) < 1:
                 raise GraphError(f"the maximum of symbolic dimension {s!r} must be >= 1, received {bound}")
             bounds[s] = int(bound)

@@ -3,6 +3,7 @@
     graphc compile MODEL.h5|MODEL.keras|MODEL.onnx -o OUT.so [--emit llvm-ir|asm|obj|so]
                    [--opt-level 0-3] [--cpu host|x86-64|x86-64-v2|x86-64-v3|...] [--name NAME]
                    [--max-batch N] [--dim SYMBOL=MAX]
+    graphc convert SRC DST [--optimize]        (graphc.convert: .h5 / .keras <-> .onnx)
 
 click is an optional dependency (``pip install graphc[cli]``); graphc itself never imports this module.
 """
@@ -87,6 +88,22 @@ def _build_cli():
         dims_txt = ", ".join(f"{s}<={sig.bounds[s]}" for s in sig.symbols) or "static shapes"
         click.echo(f"wrote {', '.join(map(str, lib.files))} (gc_{lib.name}_*, cpu {lib.cpu}, -O{opt_level}; weights "
                    f"{lib.weight_bytes:,} B, arena {lib.arena_bytes:,} B for {dims_txt})")
+
+    @cli.command("convert")
+    @click.argument("src", type=click.Path(dir_okay=False, path_type=Path))
+    @click.argument("dst", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--optimize", is_flag=True, help="ONNX output: export the optimized (still standard) graph.")
+    def convert_cmd(src, dst, optimize):
+        """Convert SRC into DST between Keras files (.h5, .keras) and ONNX (.onnx); formats from the names."""
+        import graphc
+        from .convert import convert
+        try:
+            if not src.is_file():
+                raise FileNotFoundError(f"model file not found: {str(src)!r}")
+            convert(src, dst, optimize=optimize)
+        except (graphc.GraphcError, OSError, ValueError, TypeError) as e:
+            _fail(e)
+        click.echo(f"wrote {dst} (from {src})")
 
     return cli
 

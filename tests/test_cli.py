@@ -1,4 +1,4 @@
-"""The `graphc` command: `graphc compile` in every --emit mode, and clear errors for bad input."""
+"""The `graphc` command: `graphc compile` in every --emit mode, `graphc convert`, and clear errors for bad input."""
 import re
 import subprocess
 import sys
@@ -120,3 +120,24 @@ def test_console_entry_point_and_core_without_click(tmp_path):
     assert "pip install 'graphc[cli]'" in res.stderr
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert 'graphc = "graphc.cli:main"' in pyproject
+
+
+def test_convert_subcommand_round_trips_and_reports_errors(model_files, tmp_path):
+    d, m = model_files
+    res = invoke("convert", d / "tiny.h5", tmp_path / "t.onnx")
+    assert res.exit_code == 0, res.output
+    assert f"wrote {tmp_path / 't.onnx'}" in res.output
+    res = invoke("convert", tmp_path / "t.onnx", tmp_path / "back.keras")
+    assert res.exit_code == 0, res.output
+    x = np.random.default_rng(1).standard_normal((4, 6)).astype(np.float32)
+    import onnxruntime as ort
+    sess = ort.InferenceSession(str(tmp_path / "t.onnx"), providers=["CPUExecutionProvider"])
+    want = m.predict(x, verbose=0)
+    np.testing.assert_allclose(sess.run(None, {sess.get_inputs()[0].name: x})[0], want, rtol=1e-5, atol=1e-6)
+    back = keras.models.load_model(str(tmp_path / "back.keras"))
+    np.testing.assert_allclose(back.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    for args, message in ([d / "nothere.h5", tmp_path / "x.onnx"], "model file not found"), \
+                         ([d / "tiny.h5", tmp_path / "x.pb"], "expected a file ending in"):
+        res = invoke("convert", *args)
+        assert res.exit_code != 0 and message in res.output, res.output
+        assert "Traceback" not in res.output

@@ -7,7 +7,8 @@ internal linkage) plus:
 - ``gc_<name>_create()``: one ``aligned_alloc`` holding the pointer table, the symbol values, the
   arena (``codegen.memplan.plan_arena`` at the symbols' maxima, so the library lays memory out
   exactly as the JIT runtime does; a buffer only shrinks with a smaller size, so every smaller
-  binding fits the same offsets) and a copy of every buffer the program updates in place;
+  binding fits the same offsets), a copy of every buffer the program updates in place and the
+  ``cached`` results of the hoisted weight-only ops, which create computes once (``gc_prologue``);
 - ``gc_<name>_run(ctx, [batch | dims...], inputs..., outputs...)``: checks its arguments (NULL
   pointers, dimension bounds, the index range of Embedding-style inputs) and returns an error code
   instead of running on bad input, then calls ``gc_program``. When the only symbolic dimension is
@@ -38,7 +39,8 @@ from ..ir import np_dtype
 from .kernel import PTR
 from .llvm import _init, host_cpu, new_target_machine, optimize, parse
 from .loops import I1, I32, I64, const, for_range, imin, product
-from .program import PROGRAM, build_module, buffer_plan
+from .memplan import lifetimes, plan_arena
+from .program import PROGRAM, PROLOGUE, build_module, buffer_plan
 
 EMITS = ("llvm-ir", "asm", "obj", "so")
 SUFFIX = {"llvm-ir": ".ll", "asm": ".s", "obj": ".o", "so": ".so"}
@@ -231,10 +233,13 @@ class _Entry:
         self.dims_off = len(self.plan) * 8
         self.arena_off = _round(header)
         mutable = set(g.aliases.values())  # params/states the program updates in place
-        self.state_off, end = {}, self.arena_off + _round(self.arena_bytes)
+        self.state_off, self.cached_off, end = {}, {}, self.arena_off + _round(self.arena_bytes)
         for i, b in enumerate(self.plan):
             if b.kind in ("param", "state", "const") and b.name in mutable:
                 self.state_off[i] = end
+                end += _round(b.type.numel() * np_dtype(b.type.dtype).itemsize)
+            elif b.kind == "cached":  # results of the hoisted weight-only ops: computed once by create
+                self.cached_off[i] = end
                 end += _round(b.type.numel() * np_dtype(b.type.dtype).itemsize)
         self.total = max(end, _ALIGN)
         self.memcpy = _declare(mod, "llvm.memcpy.p0.p0.i64", ir.VoidType(), [PTR, PTR, I64, I1])
@@ -271,9 +276,17 @@ class _Entry:
                     ptr = dst
             elif i in self.offsets:
                 ptr = b.gep(ctx, [const(self.arena_off + self.offsets[i])], source_etype=I8)
+            elif i in self.cached_off:
+                ptr = b.gep(ctx, [const(self.cached_off[i])], source_etype=I8)
             else:
                 ptr = ir.Constant(PTR, None)  # inputs and outputs: set by run
             b.store(ptr, self._table_slot(b, ctx, i))
+        prologue = self.mod.globals.get(PROLOGUE)
+        if prologue is not None:  # the weights never change in a library: the hoisted ops run once, here
+            dims_ptr = b.gep(ctx, [const(self.dims_off)], source_etype=I8)
+            for k, s in enumerate(self.sig.symbols):
+                b.store(const(self.sig.bounds[s]), b.gep(dims_ptr, [const(k)], source_etype=I64))
+            b.call(prologue, [ctx, dims_ptr])
         b.ret(ctx)
 
     def destroy(self):
@@ -386,7 +399,9 @@ def build_aot_module(g, name: str, tm, max_batch: int = 64, dims: dict | None = 
     """(ir.Module with the kernels, gc_program and the C entry points; _Entry with the layout facts)."""
     sig = Signature.of(g, max_batch, dims)
     mod = build_module(g, tm.triple, str(tm.target_data))
-    mod.get_global(PROGRAM).linkage = "internal"  # two models' libraries in one process must not clash
+    for fname in (PROGRAM, PROLOGUE):  # two models' libraries in one process must not clash
+        if fname in mod.globals:
+            mod.get_global(fname).linkage = "internal"
     entry = _Entry(mod, g, sig, f"gc_{name}_")
     entry.create()
     entry.run()

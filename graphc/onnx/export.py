@@ -40,6 +40,9 @@ def to_model_proto(model_or_graph, opset=OPSET, optimize=False) -> onnx.ModelPro
         raise UnsupportedOpError(f"graphc exports opset {OPSET}; opset={opset} was requested")
     g = model_or_graph if isinstance(model_or_graph, Graph) else model_or_graph._lower_inference()
     g = pipeline.run(g, pipeline.UNFUSED if optimize else [infer_shapes])
+    if g.aliases:
+        raise UnsupportedOpError(f"cannot export a graph that updates buffers in place ({sorted(set(g.aliases.values()))}"
+                                 ", e.g. a stateful RNN's states): ONNX models have no persistent state")
     foreign = sorted({f"{op.domain}.{op.op_type}" for op in g.ops() if op.domain})
     if foreign:
         raise UnsupportedOpError(f"cannot export graphc-domain ops {foreign} to standard ONNX")

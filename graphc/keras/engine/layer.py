@@ -12,7 +12,7 @@ import numpy as np
 
 from ...errors import ShapeError, UnsupportedOpError
 from .. import config, initializers as _initializers
-from . import naming
+from . import masking, naming
 from .keras_tensor import KerasTensor
 from .node import Node, flatten, map_structure
 from .trace import SymbolicValue, Tracer, UntraceableError, current, keras_shape
@@ -40,7 +40,7 @@ class Layer:
         self._weights_list: list[Variable] = []
         self._inbound_nodes: list[Node] = []
         self.input_spec = None
-        self.supports_masking = False
+        self.supports_masking = type(self).compute_mask is not Layer.compute_mask  # as Keras 3
         self._initial_weights = kwargs.get("weights")
         self._input_shape_arg = None
         if kwargs.get("batch_input_shape") is not None:
@@ -154,19 +154,54 @@ class Layer:
         params = inspect.signature(cls.call).parameters
         return name in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
 
+    @classmethod
+    def _call_has_arg(cls, name):
+        return name in inspect.signature(cls.call).parameters
+
     def _trace_call(self, tracer, args, kwargs):
-        """Run ``call`` on SymbolicValues inside ``tracer``; returns the call's outputs."""
+        """Run ``call`` on SymbolicValues inside ``tracer``; returns the call's outputs.
+
+        Masks follow Keras 3's ``Layer.__call__``: when the call has exactly one tensor argument
+        and a ``mask`` parameter, it receives that argument's mask; afterwards a layer that
+        ``supports_masking`` sets ``compute_mask(first argument, previous mask)`` on its outputs.
+        """
         kwargs = dict(kwargs)
         if self._call_accepts("training") and kwargs.get("training") is None:
             kwargs["training"] = tracer.training
         elif not self._call_accepts("training"):
             kwargs.pop("training", None)
+        first = args[0] if args else None
+        if self._call_has_arg("mask") and kwargs.get("mask") is None and _tensor_arg_count(args, kwargs) == 1:
+            kwargs["mask"] = map_structure(masking.get_mask, first)
+        previous_mask = kwargs.get("mask") if kwargs.get("mask") is not None else \
+            map_structure(masking.get_mask, first)
+        if "mask" in kwargs and all(m is None for m in flatten(kwargs["mask"])):
+            kwargs["mask"] = None
         with tracer.active(), tracer.layer_scope(self):
             try:
-                return self.call(*args, **kwargs)
+                outputs = self.call(*args, **kwargs)
             except UntraceableError as e:  # name the layer whose Python code needs tensor values
                 raise UnsupportedOpError(f"Layer {self.name!r} ({type(self).__name__}): call() could not be traced: "
                                          f"{e}") from e
+            if self.supports_masking:
+                self._set_mask_metadata(first, outputs, previous_mask)
+        return outputs
+
+    def _set_mask_metadata(self, inputs, outputs, previous_mask):
+        flat = [o for o in flatten(outputs) if isinstance(o, SymbolicValue)]
+        if not flat or all(masking.get_mask(o) is not None for o in flat):
+            return
+        out_masks = self.compute_mask(inputs, previous_mask)
+        if out_masks is None:
+            return
+        for tensor, m in zip(flatten(outputs), flatten(out_masks)):
+            if isinstance(tensor, SymbolicValue) and masking.get_mask(tensor) is None and m is not None:
+                masking.set_mask(tensor, masking.float_mask(m, tensor.dtype if "float" in tensor.dtype
+                                                            else config.floatx()))
+
+    def compute_mask(self, inputs, previous_mask):
+        """The mask of the outputs (Keras 3's default: the input's mask, unchanged)."""
+        return previous_mask
 
     # --- calling -------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
@@ -179,12 +214,6 @@ class Layer:
         return self._eager_call(args, kwargs)
 
     def _symbolic_call(self, args, kwargs):
-        for t in flatten((args, list(kwargs.values()))):  # Embedding(mask_zero=True) marks its outputs
-            if getattr(t, "_graphc_mask_from", None):
-                raise NotImplementedError(
-                    f"Layer {self.name!r} receives the masked output of {t._graphc_mask_from!r} (mask_zero=True), "
-                    "but graphc does not propagate masks yet, so the result would differ from Keras; use "
-                    "mask_zero=False")
         shapes = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else None, args[0])
         self._maybe_build(shapes)
         self._check_input_spec(shapes)
@@ -193,11 +222,23 @@ class Layer:
 
         def sym_input(t):
             if id(t) not in seen:
-                seen[id(t)] = tracer.value(tracer.b.input(f"in{id(t)}", t.dtype, ir_shape(t.shape)))
+                v = tracer.value(tracer.b.input(f"in{id(t)}", t.dtype, ir_shape(t.shape)))
+                m = masking.get_mask(t)
+                if m is not None:  # the mask's symbols match the tensor's (same axis positions)
+                    masking.set_mask(v, tracer.value(tracer.b.input(f"mask{id(t)}", config.floatx(),
+                                                                    ir_shape(m.shape))))
+                seen[id(t)] = v
             return seen[id(t)]
         sym = map_structure(lambda t: sym_input(t) if isinstance(t, KerasTensor) else t, (args, kwargs))
         out = self._trace_call(tracer, sym[0], sym[1])
-        outputs = map_structure(lambda v: KerasTensor(keras_shape(v.ir_shape), v.dtype, name=self.name), out)
+
+        def keras_tensor(v):
+            t = KerasTensor(keras_shape(v.ir_shape), v.dtype, name=self.name)
+            m = masking.get_mask(v)
+            if m is not None:
+                t._keras_mask = KerasTensor(keras_shape(m.ir_shape), "bool", name=f"{self.name}_mask")
+            return t
+        outputs = map_structure(keras_tensor, out)
         Node(self, args, kwargs, outputs)
         return outputs
 
@@ -207,16 +248,22 @@ class Layer:
 
         arrays = map_structure(lambda x: np.asarray(x) if isinstance(x, (np.ndarray, list, float, int)) else x, args[0])
         self._maybe_build(_shapes(arrays))
-        leaves = flatten(arrays)
-        key = (tuple((a.shape[1:], a.dtype.str) for a in leaves), repr(sorted(kwargs.items())))
+        # array-valued keyword arguments (mask=, initial_state=) are graph inputs too
+        tensor_kw = {k: map_structure(np.asarray, v) for k, v in kwargs.items() if _is_array_tree(v)}
+        other_kw = {k: v for k, v in kwargs.items() if k not in tensor_kw}
+        leaves = [a.astype(config.floatx()) if a.dtype.kind == "b" else a for a in flatten((arrays, tensor_kw))]
+        key = (tuple((a.shape[1:], a.dtype.str) for a in leaves), tuple(sorted(tensor_kw)),
+               repr(sorted(other_kw.items())))
         exe = self._eager_cache.get(key)
         if exe is None:
             tracer = Tracer(name=self.name)
             ins = [tracer.b.input(f"x{i}", _float_or_int(a), ("N",) + a.shape[1:]) for i, a in enumerate(leaves)]
             it = iter(ins)
-            sym = map_structure(lambda a: tracer.value(next(it)), arrays)
-            out = self._trace_call(tracer, (sym,) + tuple(args[1:]), kwargs)
+            sym, sym_kw = map_structure(lambda a: tracer.value(next(it)), (arrays, tensor_kw))
+            out = self._trace_call(tracer, (sym,) + tuple(args[1:]), {**other_kw, **sym_kw})
             tracer.b.output(*[v.name for v in flatten(out)])
+            from ..models.training import _alias_updates
+            _alias_updates(tracer, tracer.updates)
             exe = self._eager_cache[key] = (graphc.compile(tracer.b.g), out)
         exe, out = exe
         results = iter(exe.run(leaves))
@@ -294,6 +341,17 @@ def emit_size_ratio(x):
     from ..ops.core import emit
     row = emit("ReduceSum", [x, x.tracer.const([0], dtype="int64")], keepdims=1)
     return emit("SizeRatio", [row, x], domain="graphc")
+
+
+def _tensor_arg_count(args, kwargs):
+    """How many call arguments hold tensors (Keras's CallSpec.tensor_arguments_dict), mask excluded."""
+    values = list(args) + [v for k, v in kwargs.items() if k not in ("mask", "training")]
+    return sum(1 for v in values if any(isinstance(x, (SymbolicValue, KerasTensor)) for x in flatten(v)))
+
+
+def _is_array_tree(v):
+    leaves = flatten(v)
+    return bool(leaves) and all(isinstance(x, np.ndarray) for x in leaves)
 
 
 def _float_or_int(a):

@@ -116,8 +116,9 @@ class Tracer:
         if key not in self._vars:
             layer = self._layer_stack[-1].name if self._layer_stack else ""
             name = var.path.replace("/", ".")
+            meta = {"buffer": True} if getattr(var, "is_buffer", False) else {}
             v = self.b.param(name, var.dtype, var.shape, trainable=var.trainable, layer=var.path.rsplit("/", 1)[0]
-                             if "/" in var.path else layer, weight=var.name, variable=var)
+                             if "/" in var.path else layer, weight=var.name, variable=var, **meta)
             self.b.g.value(v).data = var.value
             self._vars[key] = v
         return SymbolicValue(self, self._vars[key])

@@ -45,7 +45,11 @@ from .reshaping.cropping import Cropping1D, Cropping2D, Cropping3D
 from .reshaping.up_sampling import UpSampling1D, UpSampling2D, UpSampling3D
 from .reshaping.zero_padding import ZeroPadding1D, ZeroPadding2D, ZeroPadding3D
 
-# embeddings (issue 4 item 4)
+# embeddings and masking (issue 4 item 4)
 from .core.embedding import Embedding
+from .core.masking import Masking
+
+# recurrent layers (issue 4 item 3)
+from .rnn import GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -97,9 +97,11 @@ class Model(Trainer, Layer):
     def _lower(self, training=False):
         """The forward graph (inputs -> outputs) in inference or training mode."""
         from ..engine.trace import Tracer
+        from .training import _alias_updates
         tracer = Tracer(name=self.name, training=training)
         _, outs = self._trace_forward(tracer, training)
         tracer.b.output(*[v.name for v in outs])
+        _alias_updates(tracer, tracer.updates)  # stateful RNN states: written in place by every run
         return tracer.b.g
 
     def _invalidate(self):
@@ -204,6 +206,14 @@ class Model(Trainer, Layer):
                 layer_range=None):
         from .summary import print_summary
         print_summary(self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable)
+
+    def reset_states(self):
+        """Zero the states of every stateful layer (Keras's ``model.reset_states()``)."""
+        for layer in self.layers:
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+            elif isinstance(layer, Model):
+                layer.reset_states()
 
     def count_params(self):
         if not self.built:

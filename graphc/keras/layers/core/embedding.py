@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import numpy as np
+
 from ... import constraints, initializers, ops, regularizers
 from ...engine.layer import Layer, add_activity_penalty
 from ...engine.trace import SymbolicValue
@@ -14,10 +16,9 @@ class Embedding(Layer):
     raises a ValueError naming the layer before any native code runs (real Keras on JAX returns
     NaN rows for out-of-range indices and wraps negative ones).
 
-    ``mask_zero=True`` is accepted and ``compute_mask`` returns ``inputs != 0``, but graphc does
-    not propagate masks yet: feeding a masked Embedding's output into another layer raises
-    NotImplementedError (a mask-consuming layer such as GlobalAveragePooling1D would otherwise
-    compute different numbers than Keras).
+    ``mask_zero=True`` attaches the mask ``inputs != 0`` to the output; layers downstream receive
+    it as Keras 3 does (RNN layers skip masked steps, GlobalAveragePooling1D averages only over
+    unmasked ones). Index 0 is then reserved for padding (input_dim should be vocabulary + 1).
     """
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
@@ -57,19 +58,18 @@ class Embedding(Layer):
         from ...ops.core import emit
         return add_activity_penalty(self, emit("Gather", [self.embeddings, inputs], axis=0))
 
-    def _symbolic_call(self, args, kwargs):
-        outputs = super()._symbolic_call(args, kwargs)
-        if self.mask_zero:
-            outputs._graphc_mask_from = self.name  # consumers refuse it (masks are not propagated yet)
-        return outputs
-
     def compute_mask(self, inputs, mask=None):
+        """``inputs != 0`` when mask_zero (a float 1/0 mask in a trace, a bool array on numpy input)."""
         if not self.mask_zero:
             return None
-        import numpy as np
-        if isinstance(inputs, SymbolicValue):
-            raise NotImplementedError("graphc does not trace masks yet")
-        return np.asarray(inputs) != 0
+        if not isinstance(inputs, SymbolicValue):
+            return np.asarray(inputs) != 0
+        # a Gather from the table [0, 1, 1, ...]: exact, needs no comparison op, and has no gradient
+        from ...ops.core import emit
+        table = np.ones((self.input_dim,), dtype=self.dtype)
+        table[0] = 0
+        ids = inputs if inputs.dtype in ("int32", "int64") else ops.cast(inputs, "int64")
+        return emit("Gather", [inputs.tracer.const(table), ids], axis=0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

@@ -28,7 +28,7 @@ class Lambda(Layer):
         self.arguments = dict(arguments or {})
         self._output_shape = output_shape
         self.mask = mask
-        self.supports_masking = mask is not None
+        self.supports_masking = True
 
     def call(self, inputs, mask=None, training=None):
         name = _fn_name(self.function)
@@ -47,6 +47,11 @@ class Lambda(Layer):
                     f"Lambda layer {self.name!r}: function {name} returned {type(v).__name__} {v!r:.200}, "
                     "not a tensor computed with keras.ops from its input (numpy cannot run on symbolic tensors)")
         return out
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras 3: ``mask(inputs, mask)`` when ``mask`` is callable, else ``mask`` itself (so a Lambda
+        without ``mask=`` drops its input's mask)."""
+        return self.mask(inputs, mask) if callable(self.mask) else self.mask
 
     def get_config(self):
         cfg = {**super().get_config(), "function": _serialize_function(self.function)}

@@ -1,12 +1,28 @@
 """Merge layers (Add, Concatenate, Multiply, ...) and their functional forms."""
 from __future__ import annotations
 
+import numpy as np
+
 from ... import ops
 from ...engine.layer import Layer
+from ...engine.masking import mask_or
 
 
 class Merge(Layer):
-    """Base of elementwise merges: inputs are a list of tensors of broadcast-compatible shapes."""
+    """Base of elementwise merges: inputs are a list of tensors of broadcast-compatible shapes.
+
+    The output mask is the OR of the inputs' masks (None if any input is unmasked), as Keras's
+    base Merge.compute_mask; masked values themselves are merged as they are.
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None:
+            return None
+        return mask_or(list(mask))
 
     def _merge(self, a, b):
         raise NotImplementedError
@@ -61,6 +77,24 @@ class Concatenate(Layer):
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
         self.axis = axis
+        self.supports_masking = True
+
+    def compute_mask(self, inputs, mask=None):
+        """Keras: masks (ones for unmasked inputs) broadcast to the inputs, concatenated, any() over the
+        last axis."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        rank = inputs[0].ndim
+        axis = self.axis % rank
+        if axis == rank - 1:  # every position of a step concatenates: OR of the step masks
+            return None if any(m is None for m in mask) else mask_or(list(mask))
+        from ...ops.core import emit
+        parts = []
+        for x, m in zip(inputs, mask):
+            if m is None:
+                m = emit("ExpandAs", [np.ones((1,) * (rank - 1), x.dtype), ops.max(x, axis=-1)], domain="graphc")
+            parts.append(m)
+        return ops.concatenate(parts, axis=axis)
 
     def call(self, inputs):
         return ops.concatenate(list(inputs), axis=self.axis)
@@ -141,6 +175,9 @@ class Dot(Layer):
             y = ops.transpose(y, (0, 2, 1))
         out = ops.matmul(x, y)
         return ops.squeeze(out, axis=squeeze) if squeeze else out
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def get_config(self):
         return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}

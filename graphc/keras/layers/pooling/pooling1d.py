@@ -22,7 +22,26 @@ class GlobalMaxPooling1D(BaseGlobalPooling):
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):
+    """Mean over steps; with a mask (Embedding(mask_zero=True), Masking) only unmasked steps count,
+    sum(x * mask) / sum(mask) as in Keras (a sample with every step masked gives NaN there too)."""
     rank, pool_mode = 1, "average"
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(data_format=data_format, keepdims=keepdims, **kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        from ... import ops
+        from ...engine.masking import float_mask
+        steps = 1 if self.data_format == "channels_last" else 2
+        m = ops.expand_dims(float_mask(mask, inputs.dtype), 2 if steps == 1 else 1)
+        total = ops.sum(ops.multiply(inputs, m), axis=steps, keepdims=self.keepdims)
+        return ops.divide(total, ops.sum(m, axis=steps, keepdims=self.keepdims))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
 
 MaxPool1D = MaxPooling1D

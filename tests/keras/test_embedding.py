@@ -75,13 +75,12 @@ def test_out_of_range_index_raises_before_native_code():
         fmodel.fit(np.array([[1.0, 7.0, 2.0]]), np.zeros((1, 2)), verbose=0)
 
 
-def test_mask_zero_is_accepted_but_masked_outputs_are_not_consumed():
+def test_mask_zero_computes_the_mask_and_attaches_it():
     emb = keras.layers.Embedding(10, 3, mask_zero=True)
     assert emb.compute_mask(np.array([[0, 4]])).tolist() == [[False, True]]
     assert keras.layers.Embedding(10, 3).compute_mask(np.array([[0, 4]])) is None
     x = emb(keras.Input((4,), dtype="int64"))
-    with pytest.raises(NotImplementedError, match="mask"):
-        keras.layers.GlobalAveragePooling1D()(x)
+    assert x._keras_mask.shape == (None, 4) and x._keras_mask.dtype == "bool"  # consumers: tests/keras/test_masking.py
 
 
 def test_token_classifier_trains_to_95_percent():

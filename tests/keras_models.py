@@ -18,6 +18,8 @@ Layers are mostly left to take Keras's automatic names (dense, dense_1, ...); th
 script calls keras.backend.clear_session() before each build so the names start afresh.
 """
 
+import numpy as np
+
 # -- tutorial models -----------------------------------------------------------------------
 
 
@@ -616,6 +618,154 @@ def ops_functional(keras):
     return keras.Model(inputs, out)
 
 
+# -- recurrent layers and masking (issue 4 items 3 and 4) ----------------------------------------
+
+
+def lstm_stack(keras):
+    """The time-series tutorial stack: LSTM(return_sequences) -> LSTM -> Dense (Keras 3 defaults:
+    unit_forget_bias, tanh / sigmoid)."""
+    return keras.Sequential([keras.Input((6, 4)), keras.layers.LSTM(5, return_sequences=True),
+                             keras.layers.LSTM(3), keras.layers.Dense(2)])
+
+
+def gru_configs(keras):
+    """GRU reset_after=True going backwards (returns the reversed sequence), GRU reset_after=False with
+    relu / hard_sigmoid, SimpleRNN without bias."""
+    return keras.Sequential([
+        keras.Input((5, 3)),
+        keras.layers.GRU(4, return_sequences=True, go_backwards=True),
+        keras.layers.GRU(3, return_sequences=True, reset_after=False, activation="relu",
+                         recurrent_activation="hard_sigmoid"),
+        keras.layers.SimpleRNN(2, use_bias=False, activation="softsign"),
+    ])
+
+
+def lstm_options(keras):
+    """LSTM without bias / unit_forget_bias=False / go_backwards with return_sequences, and a linear
+    activation with hard_sigmoid gates."""
+    return keras.Sequential([
+        keras.Input((4, 3)),
+        keras.layers.LSTM(3, return_sequences=True, use_bias=False),
+        keras.layers.LSTM(4, return_sequences=True, unit_forget_bias=False, go_backwards=True),
+        keras.layers.LSTM(2, activation="linear", recurrent_activation="hard_sigmoid"),
+    ])
+
+
+def rnn_states(keras):
+    """return_state on each layer, and initial_state (a list of tensors) from other inputs."""
+    x = keras.Input((5, 3))
+    h0, c0 = keras.Input((4,)), keras.Input((4,))
+    seq, h, c = keras.layers.LSTM(4, return_sequences=True, return_state=True)(x, initial_state=[h0, c0])
+    g_out, g_h = keras.layers.GRU(4, return_state=True)(seq, initial_state=[h])
+    s_out, s_h = keras.layers.SimpleRNN(4, return_state=True, go_backwards=True)(x, initial_state=c)
+    return keras.Model([x, h0, c0], [g_out, g_h, s_out, keras.layers.add([h, c, s_h])])
+
+
+def rnn_cells(keras):
+    """keras.layers.RNN(cell) with LSTMCell / GRUCell / SimpleRNNCell."""
+    return keras.Sequential([
+        keras.Input((5, 3)),
+        keras.layers.RNN(keras.layers.LSTMCell(4), return_sequences=True),
+        keras.layers.RNN(keras.layers.GRUCell(3), return_sequences=True, go_backwards=True),
+        keras.layers.RNN(keras.layers.SimpleRNNCell(2)),
+    ])
+
+
+def bidirectional_modes(keras):
+    """Bidirectional with merge_mode concat / sum / ave / mul / None and a backward_layer."""
+    x = keras.Input((5, 3))
+    a = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(x)
+    b = keras.layers.Bidirectional(keras.layers.GRU(3, return_sequences=True), merge_mode="sum")(a)
+    c = keras.layers.Bidirectional(keras.layers.SimpleRNN(2), merge_mode="ave")(b)
+    d = keras.layers.Bidirectional(keras.layers.LSTM(2), merge_mode="mul")(a)
+    e1, e2 = keras.layers.Bidirectional(keras.layers.GRU(2), merge_mode=None)(x)
+    f = keras.layers.Bidirectional(keras.layers.LSTM(2), backward_layer=keras.layers.GRU(2, go_backwards=True))(x)
+    return keras.Model(x, keras.layers.concatenate([c, d, e1, e2, f]))
+
+
+def rnn_variable_length(keras):
+    """Input(shape=(None, 3)): a variable number of timesteps (the fixtures use two lengths)."""
+    return keras.Sequential([keras.Input((None, 3)), keras.layers.LSTM(4, return_sequences=True),
+                             keras.layers.Bidirectional(keras.layers.GRU(2, return_sequences=True)),
+                             keras.layers.SimpleRNN(3)])
+
+
+def embedding_mask_rnn(keras):
+    """Embedding(mask_zero=True) -> LSTM(return_sequences) -> GRU -> Dense: padded steps are skipped
+    (the fixture inputs are zero-padded token ids)."""
+    inputs = keras.Input((7,), dtype="int32")
+    x = keras.layers.Embedding(20, 4, mask_zero=True)(inputs)
+    x = keras.layers.LSTM(3, return_sequences=True)(x)
+    x = keras.layers.GRU(3, go_backwards=True)(x)
+    return keras.Model(inputs, keras.layers.Dense(2)(x))
+
+
+def embedding_mask_bidirectional(keras):
+    """Embedding(mask_zero=True) -> Bidirectional(LSTM, return_sequences) -> SimpleRNN(return_sequences)
+    -> GlobalAveragePooling1D (mean over unmasked steps) -> Dense."""
+    inputs = keras.Input((6,), dtype="int32")
+    x = keras.layers.Embedding(15, 4, mask_zero=True)(inputs)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(3, return_sequences=True))(x)
+    x = keras.layers.SimpleRNN(2, return_sequences=True)(x)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    return keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+
+
+def masking_rnn(keras):
+    """Masking(mask_value=0.0) -> GRU(return_sequences, go_backwards) -> LSTM: steps whose features
+    are all 0 are skipped (the fixture inputs have such steps anywhere in the sequence)."""
+    return keras.Sequential([keras.Input((6, 3)), keras.layers.Masking(mask_value=0.0),
+                             keras.layers.GRU(3, return_sequences=True, go_backwards=True),
+                             keras.layers.LSTM(2)])
+
+
+def _padded_tokens(rng, batch, shape, vocab):
+    """Token ids in [1, vocab) with a random number of trailing zeros (padding) per row."""
+    x = rng.integers(1, vocab, (batch, *shape))
+    lengths = rng.integers(1, shape[-1] + 1, batch)
+    x[np.arange(shape[-1])[None, :] >= lengths[:, None]] = 0
+    return x.astype(np.int32)
+
+
+def _masked_steps(rng, batch, shape, vocab):
+    """Normal features with about a third of the steps set to exactly 0 (the mask value)."""
+    x = rng.standard_normal((batch, *shape)).astype(np.float32)
+    x[rng.random((batch, shape[0])) < 0.35] = 0.0
+    return x
+
+
+# how the fixture script draws a model's inputs when random ids / normals would not exercise it:
+# name -> fn(rng, batch, shape, vocab) -> array (one input)
+FIXTURE_INPUTS = {"embedding_mask_rnn": _padded_tokens, "embedding_mask_bidirectional": _padded_tokens,
+                  "masking_rnn": _masked_steps}
+
+# models graphc cannot export to standard ONNX, with the reason
+ONNX_EXPORT_SKIP = {
+    "embedding_mask_rnn": "masked recurrent layers lower to graphc.LSTM/graphc.GRU (ONNX has no step mask)",
+    "embedding_mask_bidirectional": "masked recurrent layers lower to graphc.LSTM/graphc.RNN (ONNX has no step mask)",
+    "masking_rnn": "masked recurrent layers lower to graphc.GRU/graphc.LSTM (ONNX has no step mask)",
+}
+
+
+def stateful_lstm(keras):
+    """stateful=True with a fixed batch size (batch_shape on Input): the states carry over between
+    predict calls until reset_states()."""
+    return keras.Sequential([keras.Input(batch_shape=(3, 4, 2)),
+                             keras.layers.LSTM(3, stateful=True, return_sequences=True),
+                             keras.layers.GRU(2, stateful=True), keras.layers.Dense(1)])
+
+
+def stateful_bidirectional(keras):
+    """A stateful Bidirectional(SimpleRNN) with a fixed batch size."""
+    inputs = keras.Input(batch_shape=(2, 3, 2))
+    x = keras.layers.Bidirectional(keras.layers.SimpleRNN(3, stateful=True))(inputs)
+    return keras.Model(inputs, x)
+
+
+# stateful models: fixtures record a sequence of calls (see tools/make_keras_fixtures.py)
+STATEFUL_MODELS = {"stateful_lstm": stateful_lstm, "stateful_bidirectional": stateful_bidirectional}
+
+
 MODELS = {
     "churn_mlp": (churn_mlp, (11,)),
     "mnist_mlp": (mnist_mlp, (784,)),
@@ -666,4 +816,17 @@ MODELS = {
     "dcgan_generator": (dcgan_generator, (8,)),
     # keras.ops nodes in the functional API (issue 4 item 5)
     "ops_functional": (ops_functional, (6,)),
+    # recurrent layers and masking (issue 4 items 3 and 4)
+    "lstm_stack": (lstm_stack, (6, 4)),
+    "gru_configs": (gru_configs, (5, 3)),
+    "lstm_options": (lstm_options, (4, 3)),
+    "rnn_states": (rnn_states, [(5, 3), (4,), (4,)]),
+    "rnn_cells": (rnn_cells, (5, 3)),
+    "bidirectional_modes": (bidirectional_modes, (5, 3)),
+    "rnn_variable_length": (rnn_variable_length, (5, 3)),
+    "rnn_variable_length_len2": (rnn_variable_length, (2, 3)),
+    "rnn_variable_length_len1": (rnn_variable_length, (1, 3)),
+    "embedding_mask_rnn": (embedding_mask_rnn, (7,)),
+    "embedding_mask_bidirectional": (embedding_mask_bidirectional, (6,)),
+    "masking_rnn": (masking_rnn, (6, 3)),
 }

@@ -24,6 +24,8 @@ For every entry of keras_models.MODELS it writes
                params, config), model input/output shapes, weight paths/shapes, the warnings
                Keras emitted while building, and the model.summary() text
 
+and for every entry of keras_models.STATEFUL_MODELS a sequence of calls (make_stateful_fixture),
+
 plus defaults.json (get_config() of one default instance of every layer class used, automatic
 layer/model names, activation function signatures, keras.config values) and activations.npz
 (every activation function evaluated on a grid, "x" is the grid).
@@ -175,7 +177,11 @@ def make_fixture(name, builder, input_shapes):
     # integer inputs are token ids: drawn from [0, the smallest Embedding's input_dim)
     vocab = min([layer.input_dim for layer in model.layers if isinstance(layer, keras.layers.Embedding)] or [100])
 
+    special = keras_models.FIXTURE_INPUTS.get(name)
+
     def draw(batch):
+        if special is not None:
+            return [special(rng, batch, s, vocab).astype(d) for s, d in zip(shapes, dtypes)]
         return [rng.integers(0, vocab, (batch, *s)).astype(d) if "int" in d else
                 (scale * rng.standard_normal((batch, *s))).astype(np.float32) for s, d in zip(shapes, dtypes)]
 
@@ -247,6 +253,48 @@ def make_fixture(name, builder, input_shapes):
     return model.count_params(), trainable, non_trainable, os.path.getsize(npz_path), sorted(batches), classes
 
 
+# -- stateful models: a sequence of calls -------------------------------------------------------
+
+
+def make_stateful_fixture(name, builder):
+    """<name>.npz: weights w*, inputs x0..x3 (the fixed batch shape) and the outputs of, in order,
+    predict(x0), predict(x1), model(x2) (states carried over), then after reset_states() on every
+    stateful layer predict(x0) again (equals the first) and predict(concat(x1, x2), batch_size=B)
+    (two batches in one predict call). <name>.json: counts, weights, layers and the call order."""
+    model, caught = build(builder)
+    rng = np.random.default_rng(seed_for(name))
+    randomize_constant_weights(model, rng)
+    shape = tuple(model.inputs[0].shape)
+    batch = shape[0]
+    xs = [rng.standard_normal(shape).astype(np.float32) for _ in range(3)]
+    ys = [np.asarray(model.predict(xs[0], batch_size=batch, verbose=0)),
+          np.asarray(model.predict(xs[1], batch_size=batch, verbose=0)),
+          np.asarray(model(xs[2]))]
+    for layer in model.layers:
+        if getattr(layer, "stateful", False):
+            layer.reset_states()
+    ys.append(np.asarray(model.predict(xs[0], batch_size=batch, verbose=0)))
+    ys.append(np.asarray(model.predict(np.concatenate([xs[1], xs[2]]), batch_size=batch, verbose=0)))
+    arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+    arrays.update({f"x{i}": x for i, x in enumerate(xs)})
+    arrays.update({f"y{i}": y for i, y in enumerate(ys)})
+    meta = {
+        "name": name, "builder": builder.__name__, "keras_version": keras.__version__,
+        "backend": keras.backend.backend(), "model_name": model.name, "count_params": model.count_params(),
+        "batch_shape": shape,
+        "calls": ["predict(x0)", "predict(x1)", "model(x2)", "reset_states; predict(x0)",
+                  "predict(concat(x1, x2), batch_size=batch)"],
+        "layers": [{"name": l.name, "class_name": type(l).__name__, "output_shape": shape_of(l.output),
+                    "param_count": l.count_params(), "config": l.get_config()} for l in model.layers],
+        "weights": [{"path": w.path or w.name, "name": w.name, "shape": tuple(w.shape), "trainable": w.trainable}
+                    for w in model.weights],
+        "build_warnings": caught,
+    }
+    save_npz(os.path.join(OUT, f"{name}.npz"), arrays)
+    save_json(os.path.join(OUT, f"{name}.json"), meta)
+    return {type(layer) for layer in model.layers}
+
+
 # -- Keras defaults --------------------------------------------------------------------------
 
 DEFAULT_INSTANCES = {
@@ -310,6 +358,16 @@ MORE_DEFAULT_INSTANCES = {
     "Conv1DTranspose": lambda: keras.layers.Conv1DTranspose(4, 3),
     "Conv2DTranspose": lambda: keras.layers.Conv2DTranspose(4, 3),
     "Conv3DTranspose": lambda: keras.layers.Conv3DTranspose(4, 3),
+    # recurrent layers and masking
+    "SimpleRNN": lambda: keras.layers.SimpleRNN(2),
+    "LSTM": lambda: keras.layers.LSTM(2),
+    "GRU": lambda: keras.layers.GRU(2),
+    "SimpleRNNCell": lambda: keras.layers.SimpleRNNCell(2),
+    "LSTMCell": lambda: keras.layers.LSTMCell(2),
+    "GRUCell": lambda: keras.layers.GRUCell(2),
+    "RNN": lambda: keras.layers.RNN(keras.layers.LSTMCell(2)),
+    "Bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(2)),
+    "Masking": lambda: keras.layers.Masking(),
 }
 
 
@@ -408,6 +466,9 @@ def main():
         total, tr, ntr, size, batches, classes = make_fixture(name, builder, shapes)
         used |= classes
         print(f"{name:22s} {total:9,d} {tr:9,d} {ntr:6,d} {size:9,d}  {batches}")
+    for name, builder in keras_models.STATEFUL_MODELS.items():
+        used |= make_stateful_fixture(name, builder)
+        print(f"{name:22s} (stateful: a sequence of calls)")
     make_defaults(used)
     make_more_defaults()
     make_activation_grid()

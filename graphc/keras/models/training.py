@@ -68,8 +68,8 @@ def _lower_step(model, y_sig, training):
                 step = ops.add(ops.cast(step_int, total.dtype), 1.0)
                 updates += opt.lower_updates(pairs, lr, step)
     g = tracer.b.g
-    _alias_updates(tracer, updates)
     g.outputs = [total.name] + [l.name for l in losses if l is not None] + [v.name for v in y_preds]
+    _alias_updates(tracer, updates)
     return g, len(x_vals)
 
 
@@ -86,7 +86,7 @@ def _alias_updates(tracer, updates):
         producer = g.producer(name)
         opdef = registry.get(producer.op_type, producer.domain) if producer is not None else None
         if (producer is None or opdef.pattern not in (ELEMWISE, BROADCAST) or name in g.aliases
-                or g.value(name).role != "intermediate"):
+                or g.value(name).role != "intermediate" or name in g.outputs):  # an output keeps its own buffer
             name = b.op("Identity", [name], name=f"update_{var.name}")
         g.aliases[name] = old
 

@@ -139,7 +139,7 @@ class RNN(Layer):
             if mask.ndim > 2:  # Keras accepts (batch, time, 1)-like masks: a step counts when any entry does
                 mask = ops.max(mask, axis=list(range(2, mask.ndim)))
         attrs = self.cell.onnx_attrs() if isinstance(self.cell, RNNCellBase) else None
-        if attrs is not None:
+        if attrs is not None and self._op_ready(mask is not None or self._recurrent_dropout_on(training), training):
             output, new_states = self._fused(sequences, states, mask, training, attrs, keras_order)
         else:
             output, new_states = self._stepwise(sequences, states, mask, training, keras_order)
@@ -166,6 +166,18 @@ class RNN(Layer):
                                  f"received {s.shape}")
             out.append(ops.cast(s, self.dtype))
         return out
+
+    def _recurrent_dropout_on(self, training):
+        return bool(training) and 0 < getattr(self.cell, "recurrent_dropout", 0.0) < 1
+
+    def _op_ready(self, graphc_variant, training):
+        """Whether the registry has the recurrent op (and, to train, its gradient rule); otherwise the
+        cell runs step by step."""
+        from ....ops import registry
+        op, domain = self.cell.onnx_op, "graphc" if graphc_variant else ""
+        if not registry.has(op, domain):
+            return False
+        return not training or registry.get(op, domain).grad is not None
 
     def _dropout_masks(self, x, training):
         """(x with input dropout, recurrent mask (1, batch, units) or None), in training only."""

@@ -245,7 +245,7 @@ class RNN(Layer):
         try:
             for t in order:
                 xt = emit("Gather", [x, x.tracer.const(np.int64(t))], axis=1)
-                out, new = self.cell(xt, states if not self.single_state else states[0], **kw)
+                out, new = self.cell(xt, list(states), **kw)  # a list even for one state, as Keras
                 new = list(new) if isinstance(new, (list, tuple)) else [new]
                 if mask is not None:
                     m = ops.expand_dims(emit("Gather", [mask, x.tracer.const(np.int64(t))], axis=1), 1)

@@ -747,6 +747,23 @@ ONNX_EXPORT_SKIP = {
 }
 
 
+# Recurrent models lower to ONNX's RNN/LSTM/GRU ops; without them (before the ops land in the
+# registry) graphc runs the cells step by step, which needs a static number of timesteps and
+# cannot be exported to standard ONNX.
+RECURRENT_OPS = ("RNN", "LSTM", "GRU")
+RECURRENT_MODELS = {"lstm_stack", "gru_configs", "lstm_options", "rnn_states", "rnn_cells", "bidirectional_modes",
+                    "rnn_variable_length", "rnn_variable_length_len2", "rnn_variable_length_len1",
+                    "embedding_mask_rnn", "embedding_mask_bidirectional", "masking_rnn"}
+VARIABLE_LENGTH_MODELS = {"rnn_variable_length", "rnn_variable_length_len2", "rnn_variable_length_len1"}
+
+
+def missing_recurrent_ops(name, exporting=False):
+    """The recurrent ops model ``name`` needs that graphc's registry lacks (empty when it can run)."""
+    from graphc.ops import registry
+    needed = name in RECURRENT_MODELS if exporting else name in VARIABLE_LENGTH_MODELS
+    return [op for op in RECURRENT_OPS if needed and not registry.has(op)]
+
+
 def stateful_lstm(keras):
     """stateful=True with a fixed batch size (batch_shape on Input): the states carry over between
     predict calls until reset_states()."""

@@ -48,6 +48,11 @@ class ExpandAs(OpDef):
     def scalar(self, s, op, x, like):
         return x
 
+    @staticmethod
+    def grad(ctx, op, dys):
+        """dx = dy summed back to x's shape; ``like`` gets none (its values are never read)."""
+        return [ctx.unbroadcast(dys[0], ctx.inputs[0]) if ctx.needs[0] else None, None]
+
 
 @register_op("SizeRatio", pattern=OPAQUE, domain=DOMAIN, schema=False)
 class SizeRatio(OpDef):

@@ -734,6 +734,17 @@ def _masked_steps(rng, batch, shape, vocab):
     return x
 
 
+def conv_lstm(keras):
+    """ConvLSTM2D (same padding, sequences) -> ConvLSTM2D (strided, valid, going backwards) -> Dense."""
+    return keras.Sequential([
+        keras.Input((4, 6, 6, 2)),
+        keras.layers.ConvLSTM2D(3, 3, padding="same", return_sequences=True),
+        keras.layers.ConvLSTM2D(2, (2, 2), strides=2, go_backwards=True, unit_forget_bias=False),
+        keras.layers.Flatten(),
+        keras.layers.Dense(2),
+    ])
+
+
 # how the fixture script draws a model's inputs when random ids / normals would not exercise it:
 # name -> fn(rng, batch, shape, vocab) -> array (one input)
 FIXTURE_INPUTS = {"embedding_mask_rnn": _padded_tokens, "embedding_mask_bidirectional": _padded_tokens,
@@ -744,6 +755,7 @@ ONNX_EXPORT_SKIP = {
     "embedding_mask_rnn": "masked recurrent layers lower to graphc.LSTM/graphc.GRU (ONNX has no step mask)",
     "embedding_mask_bidirectional": "masked recurrent layers lower to graphc.LSTM/graphc.RNN (ONNX has no step mask)",
     "masking_rnn": "masked recurrent layers lower to graphc.GRU/graphc.LSTM (ONNX has no step mask)",
+    "conv_lstm": "ConvLSTM2D runs step by step with graphc.ExpandAs zero states (ONNX has no conv recurrent op)",
 }
 
 
@@ -846,4 +858,5 @@ MODELS = {
     "embedding_mask_rnn": (embedding_mask_rnn, (7,)),
     "embedding_mask_bidirectional": (embedding_mask_bidirectional, (6,)),
     "masking_rnn": (masking_rnn, (6, 3)),
+    "conv_lstm": (conv_lstm, (4, 6, 6, 2)),
 }

@@ -417,6 +417,7 @@ MORE_DEFAULT_INSTANCES = {
     "RNN": lambda: keras.layers.RNN(keras.layers.LSTMCell(2)),
     "Bidirectional": lambda: keras.layers.Bidirectional(keras.layers.LSTM(2)),
     "Masking": lambda: keras.layers.Masking(),
+    "ConvLSTM2D": lambda: keras.layers.ConvLSTM2D(2, 3),
 }
 
 
@@ -529,5 +530,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--stateful-only"]:  # regenerate only the stateful fixtures
         for _name, _builder in keras_models.STATEFUL_MODELS.items():
             make_stateful_fixture(_name, _builder)
+    elif sys.argv[1:2] == ["--only"]:  # e.g. --only conv_lstm,lstm_stack (and defaults_more.json)
+        for _name in sys.argv[2].split(","):
+            make_fixture(_name, *keras_models.MODELS[_name])
+        make_more_defaults()
     else:
         main()

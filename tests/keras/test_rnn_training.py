@@ -106,3 +106,10 @@ def test_lstm_learns_a_noisy_sine_wave():
     model.fit(x[:cut], y[:cut], epochs=8, batch_size=32, verbose=0)
     mse = float(np.mean((model.predict(x[cut:], verbose=0) - y[cut:]) ** 2))
     assert mse < 0.1 * float(np.var(y[cut:])), (mse, float(np.var(y[cut:])))
+
+
+def test_conv_lstm2d_gradients_match_finite_differences(float64):
+    model = keras.Sequential([keras.Input((2, 3, 3, 1)), layers.ConvLSTM2D(1, 2, padding="same")])
+    rng = np.random.default_rng(3)
+    model.set_weights([rng.normal(0, 0.6, w.shape) for w in model.get_weights()])
+    _fd_check(model, [rng.standard_normal((1, 2, 3, 3, 1))])

@@ -50,6 +50,6 @@ from .core.embedding import Embedding
 from .core.masking import Masking
 
 # recurrent layers (issue 4 item 3)
-from .rnn import GRU, LSTM, RNN, Bidirectional, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from .rnn import GRU, LSTM, RNN, Bidirectional, ConvLSTM2D, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -236,7 +236,7 @@ class RNN(Layer):
                 "activation ONNX's RNN/LSTM/GRU lack), so it runs step by step, which needs a static number of "
                 f"timesteps; received input shape {x.shape}")
         x, rec = self._dropout_masks(x, training)
-        states = [s if s is not None else _zeros_like_rows(x, size) for s, size in zip(states, self.state_size)]
+        states = [s if s is not None else z for s, z in zip(states, self._zero_states(x))]
         if rec is not None:
             self.cell._recurrent_dropout_mask = ops.squeeze(rec, axis=1)
         kw = {"training": training} if getattr(self.cell, "_call_accepts", lambda n: False)("training") else {}
@@ -261,6 +261,10 @@ class RNN(Layer):
         if not keras_order and self.go_backwards:
             outputs = outputs[::-1]
         return ops.stack(outputs, axis=1), states
+
+    def _zero_states(self, x):
+        """Zero initial states for the step-by-step path: (batch, size) each."""
+        return [_zeros_like_rows(x, size) for size in self.state_size]
 
     # --- config ----------------------------------------------------------------------------
     def _rnn_config(self):

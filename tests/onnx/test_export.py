@@ -61,10 +61,13 @@ def test_every_layer_class_is_exported_by_some_model():
 
     def walk(layer):
         used.add(type(layer))
-        for sub in list(getattr(layer, "layers", None) or []) + [getattr(layer, "layer", None)]:
+        for sub in list(getattr(layer, "layers", None) or []) + [getattr(layer, a, None) for a in
+                                                                 ("layer", "cell", "forward_layer", "backward_layer")]:
             if sub is not None:
                 walk(sub)
-    for builder, _ in keras_models.MODELS.values():
+    for name, (builder, _) in keras_models.MODELS.items():
+        if keras_models.missing_recurrent_ops(name):  # cannot be built yet (a variable number of timesteps)
+            continue
         keras.backend.clear_session()
         walk(builder(keras))
     missing = sorted(c.__name__ for c in exported - used if c.__name__ not in NOT_IN_MODELS)

@@ -1,7 +1,7 @@
 """keras.layers.RNN: runs a cell over the time axis (axis 1) of a (batch, time, features) input.
 
 Lowering: a built-in cell (SimpleRNNCell / LSTMCell / GRUCell) becomes ONE recurrent op over the
-whole sequence (``layout=1``, batch-major): the ONNX ``RNN``/``LSTM``/``GRU`` op, or its graphc
+whole sequence (``layout=0``, time-major, between Transposes): the ONNX ``RNN``/``LSTM``/``GRU`` op, or its graphc
 variant ``graphc.RNN``/``graphc.LSTM``/``graphc.GRU`` when a mask or a recurrent-dropout mask is
 given (see RNN_INTERFACE in the ops). The time loop and backpropagation through time run in
 generated code. Anything else (a user-written cell, an activation the op lacks) runs the cell's
@@ -205,22 +205,24 @@ class RNN(Layer):
         cell = self.cell
         x, rec = self._dropout_masks(x, training)
         W, R, B = cell.onnx_weights()
-        init = [None if s is None else ops.expand_dims(s, 1) for s in states]  # layout 1: (batch, 1, units)
-        inputs = [x, W, R, B, None] + init + ([None] if cell.onnx_op == "LSTM" else [])
+        # layout 0 (time-major), the one onnxruntime runs: the Transposes around the op cancel
+        # between stacked recurrent layers (cancel_transposes)
+        init = [None if s is None else ops.expand_dims(s, 0) for s in states]  # (num_directions=1, batch, units)
+        inputs = [ops.transpose(x, (1, 0, 2)), W, R, B, None] + init + ([None] if cell.onnx_op == "LSTM" else [])
         graphc_variant = mask is not None or rec is not None
         extra = {}
         if graphc_variant:
             if rec is not None:
                 rec = ops.transpose(rec, (1, 0, 2))  # (num_directions=1, batch, units)
-            inputs += [mask, rec]
+            inputs += [None if mask is None else ops.transpose(mask, (1, 0)), rec]
             extra["zero_output_for_mask"] = int(self.zero_output_for_mask)
         while inputs[-1] is None:
             inputs.pop()
         n_out = 1 + len(self.state_size)
         outs = emit(cell.onnx_op, inputs, n_out=n_out, domain="graphc" if graphc_variant else "",
-                    direction="reverse" if self.go_backwards else "forward", layout=1, **attrs, **extra)
-        y = ops.squeeze(outs[0], axis=2)  # (batch, time, 1, units) -> (batch, time, units)
-        final = [ops.squeeze(s, axis=1) for s in outs[1:]]
+                    direction="reverse" if self.go_backwards else "forward", layout=0, **attrs, **extra)
+        y = ops.transpose(ops.squeeze(outs[0], axis=1), (1, 0, 2))  # (time, 1, batch, units) -> (batch, time, units)
+        final = [ops.squeeze(s, axis=0) for s in outs[1:]]
         if not self.return_sequences:
             return final[0], final
         if self.go_backwards and keras_order:

@@ -745,6 +745,28 @@ def conv_lstm(keras):
     ])
 
 
+
+def conv_lstm_variants(keras):
+    """ConvLSTM2D options on the graphc.ConvLSTM op: strided 'same' going backwards with relu/hard_sigmoid,
+    then a dilated bias-free layer returning its states, merged."""
+    inp = keras.Input((3, 7, 6, 2))
+    a = keras.layers.ConvLSTM2D(2, (3, 2), strides=(2, 1), padding="same", return_sequences=True, go_backwards=True,
+                                activation="relu", recurrent_activation="hard_sigmoid")(inp)
+    b, h, c = keras.layers.ConvLSTM2D(3, 2, dilation_rate=(1, 2), return_state=True, use_bias=False)(a)
+    out = keras.layers.Flatten()(keras.layers.Concatenate()([b, h, c]))
+    return keras.Model(inp, keras.layers.Dense(2)(out))
+
+
+def conv_lstm_channels_first(keras):
+    """ConvLSTM2D on channels_first sequences (batch, time, channels, rows, cols)."""
+    return keras.Sequential([
+        keras.Input((3, 2, 5, 5)),
+        keras.layers.ConvLSTM2D(2, 3, padding="same", data_format="channels_first", return_sequences=True),
+        keras.layers.ConvLSTM2D(2, 2, data_format="channels_first"),
+        keras.layers.Flatten(),
+        keras.layers.Dense(3),
+    ])
+
 # how the fixture script draws a model's inputs when random ids / normals would not exercise it:
 # name -> fn(rng, batch, shape, vocab) -> array (one input)
 FIXTURE_INPUTS = {"embedding_mask_rnn": _padded_tokens, "embedding_mask_bidirectional": _padded_tokens,
@@ -755,7 +777,9 @@ ONNX_EXPORT_SKIP = {
     "embedding_mask_rnn": "masked recurrent layers lower to graphc.LSTM/graphc.GRU (ONNX has no step mask)",
     "embedding_mask_bidirectional": "masked recurrent layers lower to graphc.LSTM/graphc.RNN (ONNX has no step mask)",
     "masking_rnn": "masked recurrent layers lower to graphc.GRU/graphc.LSTM (ONNX has no step mask)",
-    "conv_lstm": "ConvLSTM2D runs step by step with graphc.ExpandAs zero states (ONNX has no conv recurrent op)",
+    "conv_lstm": "ConvLSTM2D lowers to the graphc.ConvLSTM op (ONNX has no convolutional recurrent op)",
+    "conv_lstm_variants": "ConvLSTM2D lowers to the graphc.ConvLSTM op (ONNX has no convolutional recurrent op)",
+    "conv_lstm_channels_first": "ConvLSTM2D lowers to the graphc.ConvLSTM op (ONNX has no convolutional recurrent op)",
 }
 
 
@@ -859,4 +883,6 @@ MODELS = {
     "embedding_mask_bidirectional": (embedding_mask_bidirectional, (6,)),
     "masking_rnn": (masking_rnn, (6, 3)),
     "conv_lstm": (conv_lstm, (4, 6, 6, 2)),
+    "conv_lstm_variants": (conv_lstm_variants, (3, 7, 6, 2)),
+    "conv_lstm_channels_first": (conv_lstm_channels_first, (3, 2, 5, 5)),
 }

@@ -2,7 +2,7 @@
 and ConvLSTM2D."""
 from .bidirectional import Bidirectional
 from .cells import GRUCell, LSTMCell, SimpleRNNCell
-from .conv_lstm import ConvLSTM2D
+from .conv_lstm2d import ConvLSTM2D
 from .layers import GRU, LSTM, SimpleRNN
 from .rnn import RNN
 

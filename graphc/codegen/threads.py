@@ -101,7 +101,8 @@ def call_parallel(b, worker, data, nthreads):
 
 
 def emit_parallel_split(b, serial, args, mr, nr, min_macs):
-    """Before a call ``serial(*args)`` of a GEMM-signature function: when threads are enabled and
+    """Before a call ``serial(*args)`` of a GEMM-signature function (optionally followed by an
+    epilogue's ``ep, ep_data, row0, col0``, whose offsets each chunk shifts by its first row or column): when threads are enabled and
     the product has at least ``min_macs`` multiply-adds, run it as chunks of whole MR x NR tiles
     (along N when M <= N, since then each worker re-packs only A, else along M) on
     ``GOMP_parallel`` and return; otherwise fall through to the serial call."""
@@ -152,7 +153,10 @@ def _worker(module, serial):
     vals = [b.load(field(i), typ=t) for i, t in enumerate(ptypes)]
     counter = field(len(ptypes))
     nchunks, chunk, split_n = (b.load(field(len(ptypes) + i), typ=I64) for i in (1, 2, 3))
-    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = vals
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = vals[:13]
+    # the GEMM-with-epilogue signature adds (ep, ep_data, row0, col0): a chunk's epilogue sees global indices
+    ep = vals[13:15]
+    row0, col0 = vals[15:17] if len(vals) > 13 else (None, None)
     loop = fn.append_basic_block("claim")
     work = fn.append_basic_block("work")
     done = fn.append_basic_block("done")
@@ -168,11 +172,13 @@ def _worker(module, serial):
         with cols:
             n = imin(b, chunk, b.sub(N, lo))
             b.call(serial, [M, n, K, A, rsa, csa, b.gep(B, [b.mul(lo, csb)], source_etype=ety), rsb, csb,
-                            b.gep(C, [lo], source_etype=ety), ldc, alpha, beta])
+                            b.gep(C, [lo], source_etype=ety), ldc, alpha, beta]
+                   + (ep + [row0, b.add(col0, lo)] if ep else []))
         with rows:
             m = imin(b, chunk, b.sub(M, lo))
             b.call(serial, [m, N, K, b.gep(A, [b.mul(lo, rsa)], source_etype=ety), rsa, csa, B, rsb, csb,
-                            b.gep(C, [b.mul(lo, ldc)], source_etype=ety), ldc, alpha, beta])
+                            b.gep(C, [b.mul(lo, ldc)], source_etype=ety), ldc, alpha, beta]
+                   + (ep + [b.add(row0, lo), col0] if ep else []))
     b.branch(loop)
     b.position_at_end(done)
     b.ret_void()

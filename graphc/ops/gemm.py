@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codegen.kernels.gemm import gemm_function
+from ..codegen.kernels.gemm import gemm_ep_function, gemm_function
 from ..codegen.kernels.elementwise import broadcast_flags, strides
 from ..codegen.loops import const, dot, imul, loop_nest
 from ..errors import ShapeError
@@ -61,10 +61,17 @@ class Gemm(OpDef):
             y = y + op.attrs["beta"] * c
         return y.astype(a.dtype)
 
-    def emit(self, k, op):
+    def epilogue_ok(self, op, in_types, out_type):
+        """Whether an elementwise epilogue can run on this op's GEMM tiles (always: one 2-D product)."""
+        return True
+
+    def emit(self, k, op, epilogue=None, n_in=None):
+        """``epilogue``: an ``Epilogue`` (codegen/kernels/epilogue.py) the GEMM applies to each finished
+        tile; then the op's own inputs are the first ``n_in`` of the kernel's."""
         b = k.b
         a_t, b_t, y_t = k.in_types[0], k.in_types[1], k.out_types[0]
         A, B, Y = k.inputs[0], k.inputs[1], k.outputs[0]
+        n_in = len(k.inputs) if n_in is None else n_in
         dtype = y_t.dtype
         s = k.scalar(dtype)
         M, N = k.dim(y_t, 0), k.dim(y_t, 1)
@@ -73,14 +80,18 @@ class Gemm(OpDef):
         rsa, csa = (const(1), lda) if op.attrs["transA"] else (lda, const(1))
         rsb, csb = (const(1), ldb) if op.attrs["transB"] else (ldb, const(1))
         beta = 0.0
-        if len(k.inputs) > 2:  # Y = beta * C broadcast, then accumulate
+        if n_in > 2:  # Y = beta * C broadcast, then accumulate
             c_t = k.in_types[2]
             st = strides(k, c_t, 2, broadcast_flags([c_t], y_t)[0])
             with loop_nest(b, [M, N], name="c") as (i, j):
                 cv = k.load(k.inputs[2], dot(b, [i, j], st), dtype)
                 k.store(s.mul(cv, op.attrs["beta"]), Y, b.add(b.mul(i, N), j), dtype)
             beta = 1.0
-        b.call(gemm_function(k, dtype), [M, N, K, A, rsa, csa, B, rsb, csb, Y, N, s.c(op.attrs["alpha"]), s.c(beta)])
+        args = [M, N, K, A, rsa, csa, B, rsb, csb, Y, N, s.c(op.attrs["alpha"]), s.c(beta)]
+        if epilogue is None:
+            b.call(gemm_function(k, dtype), args)
+        else:
+            b.call(gemm_ep_function(k, dtype), args + list(epilogue.args()) + [const(0), const(0)])
         b.ret_void()
 
 
@@ -112,7 +123,12 @@ class MatMul(OpDef):
     def reference(self, op, a, b):
         return np.matmul(a, b)
 
-    def emit(self, k, op):
+    def epilogue_ok(self, op, in_types, out_type):
+        """A 2-D B (Dense, also on a sequence) is one GEMM whose rows are A's leading dims: an
+        epilogue can run on its tiles. Batched products are a GEMM per batch element: not fused."""
+        return in_types[1].rank == 2 and in_types[0].rank >= 2
+
+    def emit(self, k, op, epilogue=None, n_in=None):
         b = k.b
         a_t, b_t, y_t = k.in_types[0], k.in_types[1], k.out_types[0]
         dtype = y_t.dtype
@@ -126,9 +142,15 @@ class MatMul(OpDef):
         one, zero = s.c(1.0), s.c(0.0)
         if len(bsh) == 2:  # fold A's batch dims into M: one GEMM call
             M = k.numel(ta, 0, len(ash) - 1)
-            b.call(gemm, [M, N, K, k.inputs[0], K, const(1), k.inputs[1], N, const(1), k.outputs[0], N, one, zero])
+            args = [M, N, K, k.inputs[0], K, const(1), k.inputs[1], N, const(1), k.outputs[0], N, one, zero]
+            if epilogue is None:
+                b.call(gemm, args)
+            else:
+                b.call(gemm_ep_function(k, dtype), args + list(epilogue.args()) + [const(0), const(0)])
             b.ret_void()
             return
+        if epilogue is not None:
+            raise ValueError(f"op {op.name!r} (MatMul): a batched product takes no epilogue")
         batch_rank = max(len(ash), len(bsh)) - 2
         yb = TensorType(dtype, broadcast_shapes(tuple(ash[:-2]), tuple(bsh[:-2])))
         a_batch = TensorType(dtype, ash[:-2])

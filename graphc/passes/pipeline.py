@@ -11,11 +11,14 @@ from .eliminate_dead import eliminate_dead
 from .fold_constants import fold_constants
 from .fold_scales import fold_scales
 from .fuse_elementwise import fuse_elementwise
+from .fuse_epilogue import fuse_epilogue
 from .infer_shapes import infer_shapes
 
 UNFUSED = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, eliminate_dead, count_params]
 # inference BatchNormalization folds into the preceding Conv/Gemm (decompose + fold_scales), then loops fuse
-INFERENCE = UNFUSED[:-1] + [decompose, fold_scales, fold_constants, eliminate_dead, fuse_elementwise, count_params]
+# and the fused loops that consume a GEMM become its epilogue
+INFERENCE = UNFUSED[:-1] + [decompose, fold_scales, fold_constants, eliminate_dead, fuse_elementwise, fuse_epilogue,
+                            count_params]
 
 
 def run(g, passes=INFERENCE, print_passes=False, verify=True):

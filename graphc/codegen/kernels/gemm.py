@@ -19,6 +19,15 @@ computes a tile, so 1 and N threads give bit-identical results.
 
 Very small products (few rows or a tiny total) skip packing: the direct loop nest is faster
 there and is exactly the same sum order per element.
+
+Epilogues: ``gc_gemm_ep_<dtype>(..., ep, ep_data, row0, col0)`` takes four more arguments. When
+``ep`` is not null it is called as ``ep(ep_data, c, ldc, i, j, mr, nr)`` on every finished tile
+(after the last depth block, while the tile is in L1): ``c`` points at ``C[i, j]`` and ``i, j``
+are the tile's global row and column (``row0``/``col0`` offset them; the thread split passes
+each chunk's offset), so an elementwise chain (bias, activation, an activation's gradient) runs
+on the product while it is hot instead of as a separate loop over memory (see
+:mod:`graphc.codegen.kernels.epilogue`). The direct path calls it once on the whole product.
+``gc_gemm_<dtype>`` is the same function without an epilogue.
 """
 from __future__ import annotations
 
@@ -89,9 +98,28 @@ def declare_gemm(module, dtype: str, bits: int | None = None):
     existing = module.globals.get(name)
     if existing is not None:
         return existing
-    bl = blocking(dtype, vector_bits() if bits is None else bits)
     ty = lltype(dtype)
+    ep = declare_gemm_ep(module, dtype, bits)
     fn = ir.Function(module, _gemm_type(ty), name)
+    fn.linkage = "internal"
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+    b.call(ep, list(fn.args) + [ir.Constant(PTR, None), ir.Constant(PTR, None), const(0), const(0)])
+    b.ret_void()
+    return fn
+
+
+def gemm_ep_function(k, dtype: str):
+    """The module's GEMM helper with an epilogue callback (see the module docstring)."""
+    return declare_gemm_ep(k.module, dtype)
+
+
+def declare_gemm_ep(module, dtype: str, bits: int | None = None):
+    name = f"gc_gemm_ep_{dtype}"
+    existing = module.globals.get(name)
+    if existing is not None:
+        return existing
+    bl = blocking(dtype, vector_bits() if bits is None else bits)
+    fn = ir.Function(module, _gemm_ep_type(lltype(dtype)), name)
     fn.linkage = "internal"
     _build_public(fn, dtype, bl)
     return fn
@@ -99,6 +127,23 @@ def declare_gemm(module, dtype: str, bits: int | None = None):
 
 def _gemm_type(ty):
     return ir.FunctionType(ir.VoidType(), [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, ty, ty])
+
+
+def _gemm_ep_type(ty):
+    """The GEMM arguments, then the epilogue: callback (or null), its data, the global row/column offset."""
+    return ir.FunctionType(ir.VoidType(), list(_gemm_type(ty).args) + [PTR, PTR, I64, I64])
+
+
+# ep(data, c, ldc, row, col, mr, nr)
+EP_TYPE = ir.FunctionType(ir.VoidType(), [PTR, PTR, I64, I64, I64, I64, I64])
+
+
+def call_epilogue(b, ep, args):
+    """``ep(*args)`` when the callback pointer ``ep`` is not null."""
+    slot = _alloca(b, PTR, 1, "ep.slot")  # through memory: llvmlite calls only typed function pointers
+    b.store(ep, slot)
+    with b.if_then(b.icmp_unsigned("!=", ep, ir.Constant(PTR, None)), likely=False):
+        b.call(b.load(slot, typ=EP_TYPE.as_pointer()), args)
 
 
 def _internal(module, name, ftype, build, *attrs):
@@ -311,12 +356,12 @@ def _build_micro(fn, ty, bl):
 # --- the blocked driver ------------------------------------------------------------------
 def _serial_function(module, dtype, bl):
     ty = lltype(dtype)
-    return _internal(module, f"gc_gemm_blocked_{dtype}", _gemm_type(ty), lambda f: _build_serial(f, dtype, bl),
+    return _internal(module, f"gc_gemm_blocked_{dtype}", _gemm_ep_type(ty), lambda f: _build_serial(f, dtype, bl),
                      "noinline")
 
 
 def _build_serial(fn, dtype, bl):
-    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta, ep, ep_data, row0, col0 = fn.args
     for p in (A, B, C):
         p.add_attribute("noalias")
     ty = lltype(dtype)
@@ -339,6 +384,8 @@ def _build_serial(fn, dtype, bl):
             kc = imin(b, kstep, b.sub(K, pc))
             kcp = b.mul(ceil_div(b, kc, bl.ku), const(bl.ku))
             beta_eff = b.select(b.icmp_signed("==", pc, const(0)), beta, one)
+            # the epilogue runs on each tile after its last depth block
+            ep_now = b.select(b.icmp_signed(">=", b.add(pc, kc), K), ep, ir.Constant(PTR, None))
             b.call(pack_b, [at(B, b.add(b.mul(pc, rsb), b.mul(jc, csb))), csb, rsb, nc, kc, kcp, bp])
             with for_range(b, M, step=bl.mc, name="ic") as ic:
                 mc = imin(b, const(bl.mc), b.sub(M, ic))
@@ -350,8 +397,10 @@ def _build_serial(fn, dtype, bl):
                     with for_range(b, mc, step=bl.mr, name="ir") as ir_:
                         mr = imin(b, const(bl.mr), b.sub(mc, ir_))
                         crow = b.mul(b.add(ic, ir_), ldc)
-                        b.call(micro, [kcp, at(ap, b.mul(ir_, kcp)), bpanel, at(C, b.add(crow, cbase)), ldc, mr, nr,
-                                       alpha, beta_eff])
+                        ctile = at(C, b.add(crow, cbase))
+                        b.call(micro, [kcp, at(ap, b.mul(ir_, kcp)), bpanel, ctile, ldc, mr, nr, alpha, beta_eff])
+                        call_epilogue(b, ep_now, [ep_data, ctile, ldc, b.add(row0, b.add(ic, ir_)),
+                                                  b.add(col0, cbase), mr, nr])
     b.ret_void()
 
 
@@ -360,12 +409,12 @@ def _direct_function(module, dtype):
     row-major (csb == 1) runs ``C[i, :] += alpha*A[i, k] * B[k, :]`` over k, vectorized over j;
     otherwise a dot product per element, as in the blocked path."""
     ty = lltype(dtype)
-    return _internal(module, f"gc_gemm_direct_{dtype}", _gemm_type(ty), lambda f: _build_direct(f, ty), "noinline",
-                     "optsize")
+    return _internal(module, f"gc_gemm_direct_{dtype}", _gemm_ep_type(ty), lambda f: _build_direct(f, ty),
+                     "noinline", "optsize")
 
 
 def _build_direct(fn, ty):
-    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta, ep, ep_data, row0, col0 = fn.args
     for p in (A, B, C):
         p.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -405,6 +454,7 @@ def _build_direct(fn, ty):
                     pc = at(C, b.add(crow, j))
                     old = b.select(beta_zero, zero, b.fmul(beta, b.load(pc, typ=ty)))
                     b.store(b.fadd(b.fmul(alpha, b.load(acc, typ=ty)), old), pc)
+    call_epilogue(b, ep, [ep_data, C, ldc, row0, col0, M, N])
     b.ret_void()
 
 
@@ -415,7 +465,7 @@ def _scalar_fma(module, ty):
 
 # --- the public entry: size dispatch and the thread split -----------------------------------
 def _build_public(fn, dtype, bl):
-    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args
+    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args[:13]
     for p in (A, B, C):
         p.add_attribute("noalias")
     module = fn.module

@@ -6,6 +6,7 @@ from . import reduce  # noqa: F401
 from . import grad  # noqa: F401  (graphc-domain backward helper ops)
 from . import fused  # noqa: F401  (loop fusion)
 from . import epilogue  # noqa: F401  (GEMM epilogue fusion)
+from . import multi_fused  # noqa: F401  (multi-tensor optimizer update)
 from . import loss  # noqa: F401
 from . import random  # noqa: F401
 from . import conv_lstm  # noqa: F401  (graphc.ConvLSTM and its backward op)

@@ -67,9 +67,10 @@ def test_training_is_identical_with_fusion_on_and_off(monkeypatch):
     np.testing.assert_allclose(fused[2], plain[2], rtol=1e-5, atol=1e-6)
     step = next(iter(fused_model._train_programs.values())).exe.graph
     updates = [step.producer(new) for new, old in step.aliases.items() if step.value(old).role == "param"]
-    # every parameter's Adam update is one fused loop writing in place (BatchNorm's moving
-    # statistics come out of the BN kernel and are copied: they are not elementwise)
-    assert len(updates) == 6 and all(op.op_type == "Fused" for op in updates)
+    # every parameter's Adam update is a fused loop writing in place, and all of them are one
+    # multi-tensor op (passes/fuse_updates; BatchNorm's moving statistics come out of the BN
+    # kernel and are copied: they are not elementwise)
+    assert len(updates) == 6 and {op.op_type for op in updates} == {"MultiFused"} and len({u.name for u in updates}) == 1
     # ... and the slot updates (m, v) come out of the same loop as the parameter: one pass per parameter
     for new, old in step.aliases.items():
         if step.value(old).role == "param":

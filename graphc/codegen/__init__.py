@@ -42,11 +42,15 @@ def assembly(g, opt_level=3) -> str:
 
 
 def compile_graph(g, opt_level: int = 3, use_cache: bool = True) -> Compiled:
-    """JIT-compile a verified, shape-inferred graph for the host CPU."""
+    """JIT-compile a verified, shape-inferred graph for the host CPU.
+
+    The disk-cache key is the graph's name-free canonical text (``cache.canonical_text``), so a hit
+    needs the same structure, types and attributes but not the same layer or value names; a hit loads
+    the object code and skips IR construction and LLVM entirely."""
     t0 = time.perf_counter()
     tm = target_machine()
     text = str(g)
-    k = cache.key(text, target_key(), f"O{opt_level}")
+    k = cache.key(cache.canonical_text(g), target_key(), f"O{opt_level}")
     obj = cache.load(k) if use_cache else None
     hit = obj is not None
     if not hit:

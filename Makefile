@@ -1,14 +1,16 @@
 # graphc: `make demo` runs the main job, `make test` the test suite; both set up .venv first.
 # `make bench` runs the side-by-side benchmark (never part of `make test`): it adds the peers
-# (torch 2.13 CPU, onnxruntime, threadpoolctl) to .venv; the Keras-JAX peer runs under KERAS_PY,
-# a separate interpreter with keras + jax (e.g. `make bench KERAS_PY=/path/to/kerasvenv/bin/python`;
-# left out with a "not available" note when it is not importable). BENCH_ARGS=--quick: smoke test.
+# (torch 2.13 CPU, onnxruntime, threadpoolctl) to .venv and, unless KERAS_PY names an interpreter with
+# keras + jax, creates the Keras-JAX peer's own venv .venv-keras (pip: keras, jax, jaxlib). When that
+# install fails (offline) the table says "not available" for Keras-JAX. BENCH_ARGS=--quick: smoke test.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
-KERAS_PY ?= $(firstword $(wildcard .venv-keras/bin/python))
+KERAS_VENV := .venv-keras
+KERAS_STAMP := $(KERAS_VENV)/.installed
+KERAS_PY ?=
 BENCH_ARGS ?=
 
 .PHONY: demo test bench clean
@@ -29,8 +31,17 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/pip install -q torch==2.13.0 onnxruntime threadpoolctl
 	touch $(BENCH_STAMP)
 
+# Keras 3 on JAX runs in its own venv (keras pins its own numpy/ml_dtypes; torch stays out of it)
+$(KERAS_STAMP):
+	test -x $(KERAS_VENV)/bin/python || $(PY) -m venv $(KERAS_VENV)
+	$(KERAS_VENV)/bin/pip install -q --upgrade pip
+	$(KERAS_VENV)/bin/pip install -q keras jax jaxlib
+	touch $(KERAS_STAMP)
+
 bench: $(BENCH_STAMP)
-	$(BIN)/python benchmarks/run.py --python $(BIN)/python --keras-python "$(KERAS_PY)" $(BENCH_ARGS)
+	@if [ -z "$(KERAS_PY)" ]; then $(MAKE) --no-print-directory $(KERAS_STAMP) || \
+		echo "make bench: could not install the Keras-JAX peer into $(KERAS_VENV) (offline?); it is reported as not available"; fi
+	$(BIN)/python benchmarks/run.py --python $(BIN)/python --keras-python "$(or $(KERAS_PY),$(KERAS_VENV)/bin/python)" $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(KERAS_VENV) build *.egg-info

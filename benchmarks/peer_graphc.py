@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,16 +51,27 @@ def _compile_step(m, y):
     return time.perf_counter() - t, time.process_time() - c, prog.exe.compiled.from_cache
 
 
-def _raw_call(exe, inputs):
-    """Median seconds of the bare native call (nothing else) on ``inputs``: one ``run`` fills the pointer
-    table; ``inputs`` and the returned outputs stay referenced while the table points at them."""
+def _overhead(exe, inputs, full, calls):
+    """(median seconds of ``full()``, median seconds of the bare native call on ``inputs``), the two timed
+    alternately so that load drifting during the measurement hits both alike (timed one after the other,
+    the difference came out negative under load). One ``run`` fills the pointer table; ``inputs`` and
+    the returned outputs stay referenced while the table points at them."""
     keep = exe.run(inputs)
     _, dims = exe.validate(inputs)
     bnd = exe.binding(dims)
     fn, table, d = exe._fn, bnd.table_ptr, bnd.dims_ptr
-    t = median_time(lambda: fn(table, d), 2000)
+    a, b = [], []
+    for i in range(calls + 5):
+        t = time.perf_counter()
+        full()
+        t1 = time.perf_counter()
+        fn(table, d)
+        t2 = time.perf_counter()
+        if i >= 5:  # warm-up
+            a.append(t1 - t)
+            b.append(t2 - t1)
     del keep
-    return t
+    return statistics.median(a), statistics.median(b)
 
 
 def workload(args):
@@ -90,13 +102,11 @@ def workload(args):
     x1 = xi[:1]
     out["latency_s"] = median_time(lambda: m.predict_on_batch(x1), latency_calls(args.quick))
     # per-call overhead: what a one-sample predict / train_on_batch costs above its bare native call
-    native = _raw_call(m._executable(), [x1])
-    out["predict1_native_s"] = native
-    out["predict1_overhead_s"] = out["latency_s"] - native
+    full, native = _overhead(m._executable(), [x1], lambda: m.predict_on_batch(x1), latency_calls(args.quick))
+    out["predict1_native_s"], out["predict1_overhead_s"] = native, full - native
     xt1, y1, sw1 = x[:1], y[:1], np.ones(1, np.float32)
-    out["train1_s"] = median_time(lambda: m.train_on_batch(xt1, y1), latency_calls(args.quick))
-    out["train1_native_s"] = _raw_call(prog.exe, [xt1, y1, sw1])
-    out["train1_overhead_s"] = out["train1_s"] - out["train1_native_s"]
+    full, native = _overhead(prog.exe, [xt1, y1, sw1], lambda: m.train_on_batch(xt1, y1), latency_calls(args.quick))
+    out["train1_s"], out["train1_native_s"], out["train1_overhead_s"] = full, native, full - native
     if args.onnx:
         from graphc import onnx as gonnx
         gonnx.export(m, args.onnx)

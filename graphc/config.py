@@ -27,6 +27,12 @@ def num_threads() -> int:
         return os.cpu_count() or 1
 
 
+def verify_each() -> bool:
+    """Verify the graph after every pass (``GRAPHC_VERIFY_EACH=1``, or ``GRAPHC_DEBUG``; the test suite
+    turns it on), not only before and after the pipeline: it costs a quarter of a warm compile."""
+    return DEBUG >= 1 or os.environ.get("GRAPHC_VERIFY_EACH", "0") not in ("", "0", "off", "false")
+
+
 def fuse_default() -> bool:
     return os.environ.get("GRAPHC_FUSE", "1") not in ("0", "off", "false")
 

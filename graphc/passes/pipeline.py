@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 from .. import config
+from ..errors import GraphError
 from .cancel_transposes import cancel_transposes
 from .count_params import count_params
 from .decompose import decompose
@@ -24,18 +25,27 @@ INFERENCE = UNFUSED[:-1] + [decompose, fold_scales, fold_constants, eliminate_de
 
 
 def run(g, passes=INFERENCE, print_passes=False, verify=True):
+    """Verifies the input and the result; after every pass too with ``config.verify_each()``
+    (GRAPHC_VERIFY_EACH=1 or GRAPHC_DEBUG, on in the test suite)."""
     g = g.copy()
     g.verify()
+    each = verify and config.verify_each()
     show = print_passes or config.DEBUG >= 2
     if show:
         print(f"=== {g.name}: lowered ===\n{g}")
     for p in passes:
         t0 = time.perf_counter()
         g = p(g) or g
-        if verify:
+        if each:
             g.verify()
         if config.DEBUG >= 1:
             print(f"[graphc] pass {p.__name__}: {1e3 * (time.perf_counter() - t0):.2f} ms")
         if show:
             print(f"=== {g.name}: after {p.__name__} ===\n{g}")
+    if verify and not each and passes:
+        try:
+            g.verify()
+        except GraphError as e:
+            raise GraphError(f"{e} (after the passes {[p.__name__ for p in passes]}; GRAPHC_VERIFY_EACH=1 "
+                             "verifies after each one and names the pass)") from None
     return g

@@ -199,3 +199,128 @@ class ScalarEmitter:
 
     def softplus(self, x):
         return self.add(self.max(x, 0.0), self.log1p(self.exp(self.neg(self.abs(x)))))
+
+    # --- trigonometric and hyperbolic functions (polynomials, no libm calls; see ops/trig.py) --------
+    def _terms(self, f32, f64):
+        return f32 if self.dtype == "float32" else f64
+
+    def _sincos_reduced(self, x):
+        """(sin r, cos r, n) with x = n * pi/2 + r, |r| <= pi/4 (Cody-Waite with Cephes's three-part pi/2,
+        whose leading parts times n are exact: accurate for |x| up to about 1e5 in float64 and 1e3 in
+        float32; beyond, the absolute error grows with |x| as with any fixed-precision reduction)."""
+        p1, p2, p3 = ((1.5703125, 4.837512969970703125e-4, 7.54978995489188216e-8) if self.dtype == "float32" else
+                      (1.57079625129699707031, 7.54978941586159635336e-8, 5.39030285815811905290e-15))
+        n = self.floor(self.fma(x, 2.0 / math.pi, 0.5))
+        r = self.sub(self.sub(self.sub(x, self.mul(n, p1)), self.mul(n, p2)), self.mul(n, p3))
+        r2 = self.mul(r, r)
+        k = self._terms(7, 11)
+        sin_r = self.mul(r, self.poly(r2, [(-1) ** i / math.factorial(2 * i + 1) for i in range(k)]))
+        cos_r = self.poly(r2, [(-1) ** i / math.factorial(2 * i) for i in range(k + 1)])
+        return sin_r, cos_r, n
+
+    def _quadrant(self, n):
+        """n mod 4 as an integer in [0, 4) (n is a whole float; its size was checked by the caller)."""
+        ity = _FP[self.dtype][0]
+        return self.b.and_(self.b.fptosi(n, ity), ir.Constant(ity, 3)), ity
+
+    def _trig_guard(self, x, res):
+        """NaN for +-inf and NaN inputs."""
+        return self.select(self.cmp("<", self.abs(x), math.inf), res, math.nan)
+
+    def sin(self, x):
+        s, c, n = self._sincos_reduced(x)
+        q, ity = self._quadrant(n)
+        odd = self.b.icmp_unsigned("==", self.b.and_(q, ir.Constant(ity, 1)), ir.Constant(ity, 1))
+        neg = self.b.icmp_unsigned("==", self.b.and_(q, ir.Constant(ity, 2)), ir.Constant(ity, 2))
+        v = self.select(odd, c, s)
+        return self._trig_guard(x, self.select(neg, self.neg(v), v))
+
+    def cos(self, x):
+        s, c, n = self._sincos_reduced(x)
+        q, ity = self._quadrant(n)
+        odd = self.b.icmp_unsigned("==", self.b.and_(q, ir.Constant(ity, 1)), ir.Constant(ity, 1))
+        # cos(r + q pi/2): q=0 cos, 1 -sin, 2 -cos, 3 sin
+        neg = self.b.icmp_unsigned("==", self.b.and_(self.b.add(q, ir.Constant(ity, 1)), ir.Constant(ity, 2)),
+                                   ir.Constant(ity, 2))
+        v = self.select(odd, s, c)
+        return self._trig_guard(x, self.select(neg, self.neg(v), v))
+
+    def tan(self, x):
+        s, c, n = self._sincos_reduced(x)
+        q, ity = self._quadrant(n)
+        odd = self.b.icmp_unsigned("==", self.b.and_(q, ir.Constant(ity, 1)), ir.Constant(ity, 1))
+        return self._trig_guard(x, self.select(odd, self.neg(self.div(c, s)), self.div(s, c)))
+
+    def atan(self, x):
+        """|x| > 1 -> pi/2 - atan(1/|x|); then t -> t / (1 + sqrt(1 + t^2)) (atan halves, |t| <= 0.415)
+        and a Taylor series there; signed."""
+        ax = self.abs(x)
+        big = self.cmp(">", ax, 1.0)
+        t = self.select(big, self.div(1.0, ax), ax)
+        u = self.div(t, self.add(self.sqrt(self.fma(t, t, 1.0)), 1.0))
+        u2 = self.mul(u, u)
+        k = self._terms(10, 23)
+        a = self.mul(self.mul(u, self.poly(u2, [(-1) ** i / (2 * i + 1) for i in range(k)])), 2.0)
+        a = self.select(big, self.sub(math.pi / 2, a), a)
+        return self.select(self.is_nan(x), x, self.copysign(a, x))
+
+    def _asin_small(self, z):
+        """asin(z) for 0 <= z <= 0.5 (1 - z^2 is exact enough there)."""
+        return self.atan(self.div(z, self.sqrt(self.sub(1.0, self.mul(z, z)))))
+
+    def asin(self, x):
+        ax = self.abs(x)
+        big = self.cmp(">", ax, 0.5)
+        z = self.sqrt(self.mul(self.sub(1.0, ax), 0.5))
+        a = self.select(big, self.sub(math.pi / 2, self.mul(self._asin_small(z), 2.0)),
+                        self._asin_small(self.select(big, 0.0, ax)))
+        res = self.copysign(a, x)
+        return self.select(self.cmp("<=", ax, 1.0), res, math.nan)
+
+    def acos(self, x):
+        ax = self.abs(x)
+        big = self.cmp(">", ax, 0.5)
+        z = self.sqrt(self.mul(self.sub(1.0, ax), 0.5))
+        edge = self.mul(self._asin_small(z), 2.0)  # acos(|x|) for |x| > 0.5
+        mid = self.sub(math.pi / 2, self._asin_small(self.select(big, 0.0, ax)))  # acos(|x|), |x| <= 0.5
+        pos = self.select(big, edge, mid)
+        mid_signed = self.add(math.pi / 2, self._asin_small(self.select(big, 0.0, ax)))
+        neg = self.select(big, self.sub(math.pi, edge), mid_signed)
+        res = self.select(self.cmp("<", x, 0.0), neg, pos)
+        return self.select(self.cmp("<=", ax, 1.0), res, math.nan)
+
+    def sinh(self, x):
+        ax = self.abs(x)
+        x2 = self.mul(x, x)
+        small = self.mul(x, self.poly(x2, [1.0 / math.factorial(2 * i + 1) for i in range(self._terms(6, 10))]))
+        e = self.exp(ax)
+        large = self.copysign(self.sub(self.mul(e, 0.5), self.div(0.5, e)), x)
+        return self.select(self.cmp("<", ax, 1.0), small, self.select(self.is_nan(x), x, large))
+
+    def cosh(self, x):
+        e = self.exp(self.abs(x))
+        return self.add(self.mul(e, 0.5), self.div(0.5, e))
+
+    def asinh(self, x):
+        """log1p(|x| + x^2 / (1 + sqrt(1 + x^2))) (accurate near 0); log(|x|) + ln 2 where x^2 overflows."""
+        ax = self.abs(x)
+        x2 = self.mul(ax, ax)
+        mid = self.log1p(self.add(ax, self.div(x2, self.add(self.sqrt(self.add(x2, 1.0)), 1.0))))
+        huge = self.add(self.log(ax), math.log(2.0))
+        a = self.select(self.cmp(">", ax, self._terms(1e18, 1e150)), huge, mid)
+        return self.select(self.is_nan(x), x, self.copysign(a, x))
+
+    def acosh(self, x):
+        """log1p(t + sqrt(2t + t^2)) with t = x - 1 (accurate near 1); log(x) + ln 2 for huge x; NaN below 1."""
+        t = self.sub(x, 1.0)
+        mid = self.log1p(self.add(t, self.sqrt(self.fma(t, t, self.mul(t, 2.0)))))
+        huge = self.add(self.log(x), math.log(2.0))
+        a = self.select(self.cmp(">", x, self._terms(1e18, 1e150)), huge, mid)
+        return self.select(self.cmp(">=", x, 1.0), a, math.nan)
+
+    def atanh(self, x):
+        """0.5 * log1p(2|x| / (1 - |x|)), signed; +-inf at +-1, NaN beyond."""
+        ax = self.abs(x)
+        a = self.mul(self.log1p(self.div(self.mul(ax, 2.0), self.sub(1.0, ax))), 0.5)
+        a = self.select(self.cmp("==", ax, 1.0), math.inf, a)
+        return self.select(self.cmp("<=", ax, 1.0), self.copysign(a, x), math.nan)

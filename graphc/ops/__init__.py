@@ -14,6 +14,7 @@ from . import rnn  # noqa: F401  (RNN, GRU, LSTM and their graphc variants and g
 from . import lrn, prelu, reduce_more, shape_extra, split  # noqa: F401
 from . import rounding  # noqa: F401  (Floor, Ceil, Round, Erf)
 from . import logical  # noqa: F401  (comparisons, Not/And/Or, Where)
+from . import trig  # noqa: F401  (Sin, Cos, Tan, Asin, ..., Atanh)
 from .registry import OPSET, get, has, register_op
 
 __all__ = ["registry", "get", "has", "register_op", "OPSET"]

@@ -40,3 +40,8 @@ class KerasTensor:
     def __pow__(self, o): return self._op("power", self, o)
     def __neg__(self): return self._op("negative", self)
     def __abs__(self): return self._op("abs", self)
+    def __getitem__(self, key): return self._op("get_item", self, key)  # Keras 3: ops.get_item
+
+    @property
+    def T(self):  # noqa: N802  (Keras's name)
+        return self._op("transpose", self)

@@ -75,7 +75,10 @@ def _camel(name):
 
 # where Keras 3 defines an op's Operation class when graphc's module (core -> numpy, nn -> nn) differs
 _KERAS_MODULES = {"tanh": "keras.src.ops.numpy", "cast": "keras.src.ops.core", "logsumexp": "keras.src.ops.math",
-                  "rsqrt": "keras.src.ops.math"}
+                  "rsqrt": "keras.src.ops.math", "top_k": "keras.src.ops.math", "in_top_k": "keras.src.ops.math",
+                  "erfc": "keras.src.ops.math", "norm": "keras.src.ops.linalg", "stop_gradient": "keras.src.ops.core",
+                  "slice": "keras.src.ops.core", "slice_update": "keras.src.ops.core", "copy": "keras.src.ops.numpy",
+                  "moments": "keras.src.ops.nn", "logaddexp": "keras.src.ops.numpy"}
 
 
 @functools.lru_cache(maxsize=None)
@@ -84,7 +87,7 @@ def _op_class(op_name):
     from .op_layer import OpLayer
     fn = getattr(ops, op_name).traced
     keras_module = _KERAS_MODULES.get(op_name) or \
-        ("keras.src.ops.nn" if fn.__module__.endswith(".nn") else "keras.src.ops.numpy")
+        ("keras.src.ops.nn" if fn.__module__.rsplit(".", 1)[-1] in ("nn", "nn_ext") else "keras.src.ops.numpy")
     return type(_camel(op_name), (OpLayer,), {"__module__": "graphc.keras.ops", "op_name": op_name,
                                               "function": staticmethod(fn), "keras_module": keras_module})
 

@@ -30,7 +30,14 @@ class OpLayer(Layer):
         return False  # no `training` argument: the op function gets exactly the recorded arguments
 
     def call(self, *args):
-        return type(self).function(*args, **self.attrs)
+        """The node's arguments are the op's tensor parameters in order; they go by name, since a tensor
+        parameter may follow attributes in the signature (``average(x, axis, weights)``)."""
+        from .dispatch import fn_tensor_params
+        fn = type(self).function
+        names = fn_tensor_params(fn)
+        if len(args) > len(names):
+            return fn(*args, **self.attrs)
+        return fn(**dict(zip(names, args)), **self.attrs)
 
     def get_config(self):
         return {"name": self.name, **self.attrs}

@@ -1,0 +1,195 @@
+"""keras.ops quantiles, NaN-skipping reductions, searching, segments/scatters, vector helpers,
+space/depth, depthwise/separable convolutions, dot-product attention, PSNR, windows and casts in the
+three modes (eager, functional nodes, Lambda) against numpy oracles."""
+import warnings
+
+import numpy as np
+import pytest
+
+from graphc import keras
+from harness import assert_close
+
+ops = keras.ops
+RNG = np.random.default_rng(3)
+A = RNG.standard_normal((3, 4)).astype(np.float32)
+B = RNG.standard_normal((3, 4)).astype(np.float32)
+C = RNG.standard_normal((2, 3, 5)).astype(np.float32)
+NAN = A.copy()
+NAN[0, 1] = np.nan
+S = np.sort(RNG.standard_normal(6)).astype(np.float32)
+X = RNG.standard_normal((2, 4, 6, 3)).astype(np.float32)
+Q = RNG.standard_normal((2, 5, 4, 8)).astype(np.float32)
+K = RNG.standard_normal((2, 6, 2, 8)).astype(np.float32)
+V = RNG.standard_normal((2, 6, 2, 3)).astype(np.float32)
+MASK = RNG.random((2, 1, 5, 6)) > 0.3
+DK = RNG.standard_normal((2, 3, 3, 2)).astype(np.float32)
+PK = RNG.standard_normal((1, 1, 6, 4)).astype(np.float32)
+METHODS = ["linear", "lower", "higher", "midpoint", "nearest"]
+
+
+def _attention(q, k, v, mask=None, causal=False):
+    k, v = np.repeat(k, q.shape[2] // k.shape[2], 2), np.repeat(v, q.shape[2] // v.shape[2], 2)
+    logits = np.einsum("BTNH,BSNH->BNTS", q, k) / np.sqrt(q.shape[-1])
+    keep = np.ones(logits.shape, bool)
+    if mask is not None:
+        keep &= mask
+    if causal:
+        keep &= np.tril(np.ones(logits.shape[-2:], bool))
+    logits = np.where(keep, logits, -0.7 * np.finfo(np.float32).max)
+    p = np.exp(logits - logits.max(-1, keepdims=True))
+    return np.einsum("BNTS,BSNH->BTNH", p / p.sum(-1, keepdims=True), v)
+
+
+def _s2d(x, b):
+    n, h, w, c = x.shape
+    return x.reshape(n, h // b, b, w // b, b, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h // b, w // b, b * b * c)
+
+
+def _depthwise(x, k):
+    """Valid, stride-1 depthwise convolution; output channel c*m + j."""
+    kh, kw, c, m = k.shape
+    n, h, w, _ = x.shape
+    out = np.zeros((n, h - kh + 1, w - kw + 1, c * m))
+    for i in range(h - kh + 1):
+        for j in range(w - kw + 1):
+            out[:, i, j] = np.einsum("nhwc,hwcm->ncm", x[:, i:i + kh, j:j + kw], k).reshape(n, c * m)
+    return out
+
+
+def _put(x, idx, vals, add=False):
+    x = x.copy()
+    for i, v in zip(idx, vals):
+        x[tuple(i)] = x[tuple(i)] + v if add else v
+    return x
+
+
+CASES = [
+    ("quantile", lambda x: ops.quantile(x, 0.3, axis=1), [A], lambda x: np.quantile(x, 0.3, axis=1)),
+    ("quantile_list", lambda x: ops.quantile(x, [0.1, 0.5, 1.0], axis=(0, 2), keepdims=True), [C],
+     lambda x: np.quantile(x, [0.1, 0.5, 1.0], axis=(0, 2), keepdims=True)),
+    *[(f"percentile_{m}", (lambda m: lambda x: ops.percentile(x, 40, method=m))(m), [A],
+       (lambda m: lambda x: np.percentile(x, 40, method=m))(m)) for m in METHODS],
+    ("nanargmax", lambda x: ops.nanargmax(x, axis=1), [NAN], lambda x: np.nanargmax(x, 1)),
+    ("nanargmin", ops.nanargmin, [NAN], np.nanargmin),
+    ("nancumsum", lambda x: ops.nancumsum(x, axis=1), [NAN], lambda x: np.nancumsum(x, 1)),
+    ("nancumprod", ops.nancumprod, [NAN], np.nancumprod),
+    ("searchsorted", ops.searchsorted, [S, A], np.searchsorted),
+    ("searchsorted_right", lambda s: ops.searchsorted(s, s, side="right"), [S], lambda s: np.searchsorted(s, s, "right")),
+    ("digitize", ops.digitize, [A, S], np.digitize),
+    ("isin", lambda x: ops.isin(ops.round(x), np.array([0.0, 1.0], np.float32)), [A],
+     lambda x: np.isin(np.round(x), [0, 1])),
+    ("isin_invert", lambda x: ops.isin(ops.round(x), np.array([0.0, 1.0], np.float32), invert=True), [A],
+     lambda x: np.isin(np.round(x), [0, 1], invert=True)),
+    ("segment_sum", lambda x: ops.segment_sum(x, np.array([1, 0]), 3), [C],
+     lambda x: np.stack([x[1], x[0], np.zeros_like(x[0])])),
+    ("segment_max", lambda x: ops.segment_max(x, np.array([0, 0, 2]), 3), [A],
+     lambda x: np.stack([x[:2].max(0), np.full(4, -np.inf), x[2]])),
+    ("segment_min", lambda x: ops.segment_min(x, np.array([0, 0, 2]), 3), [A],
+     lambda x: np.stack([x[:2].min(0), np.full(4, np.inf), x[2]])),
+    ("segment_prod", lambda x: ops.segment_prod(x, np.array([1, 0, 1]), 3), [A],
+     lambda x: np.stack([x[1], x[0] * x[2], np.ones(4)])),
+    ("scatter", lambda v: ops.scatter(np.array([[0, 1], [2, 3], [0, 1]]), v, (3, 4)), [A[0, :3]],
+     lambda v: _put(np.zeros((3, 4)), [(0, 1), (2, 3), (0, 1)], v, add=True)),
+    ("scatter_update", lambda x, u: ops.scatter_update(x, np.array([[0, 1], [2, 3]]), u), [A, B[0, :2]],
+     lambda x, u: _put(x, [(0, 1), (2, 3)], u)),
+    ("scatter_update_add", lambda x, u: ops.scatter_update(x, np.array([[0, 1], [0, 1]]), u, reduction="add"),
+     [A, B[0, :2]], lambda x, u: _put(x, [(0, 1), (0, 1)], u, add=True)),
+    ("cross", lambda x, y: ops.cross(x[:, :, :3], y[:, :3]), [C, B], lambda x, y: np.cross(x[:, :, :3], y[:, :3])),
+    ("cross_axis", lambda x, y: ops.cross(x[:, :3], y[:, :3], axis=0), [A, B],
+     lambda x, y: np.cross(x[:, :3], y[:, :3], axis=0)),
+    ("cross_2d", lambda x, y: ops.cross(x[:, :2], y[:, :2]), [A, B],
+     lambda x, y: x[:, 0] * y[:, 1] - x[:, 1] * y[:, 0]),
+    ("trapezoid", ops.trapezoid, [A], np.trapezoid),
+    ("trapezoid_x", lambda y, x: ops.trapezoid(y, x=x, axis=1), [A, S[:4]], lambda y, x: np.trapezoid(y, x=x, axis=1)),
+    ("trapezoid_dx", lambda y: ops.trapezoid(y, dx=0.5, axis=0), [A], lambda y: np.trapezoid(y, dx=0.5, axis=0)),
+    ("vander", ops.vander, [A[0]], np.vander),
+    ("vander_increasing", lambda x: ops.vander(x, 3, True), [A[0]], lambda x: np.vander(x, 3, True)),
+    ("diagflat", lambda x: ops.diagflat(x, 1), [A[:2, :2]], lambda x: np.diagflat(x, 1)),
+    ("cdist", ops.cdist, [A, B[:2]], lambda x, y: np.sqrt(((x[:, None] - y[None]) ** 2).sum(-1))),
+    ("corrcoef", ops.corrcoef, [A], np.corrcoef),
+    ("space_to_depth", lambda x: ops.space_to_depth(x, 2), [X], lambda x: _s2d(x, 2)),
+    ("depth_to_space", lambda x: ops.depth_to_space(ops.space_to_depth(x, 2), 2), [X], lambda x: x),
+    ("space_to_depth_channels_first", lambda x: ops.space_to_depth(x, 2, "channels_first"), [X.transpose(0, 3, 1, 2)],
+     lambda x: _s2d(x.transpose(0, 2, 3, 1), 2).transpose(0, 3, 1, 2)),
+    ("depthwise_conv", lambda x: ops.depthwise_conv(x, DK), [X], lambda x: _depthwise(x, DK)),
+    ("separable_conv", lambda x: ops.separable_conv(x, DK, PK), [X], lambda x: _depthwise(x, DK) @ PK[0, 0]),
+    ("dot_product_attention", ops.dot_product_attention, [Q, K, V], _attention),
+    ("dot_product_attention_masked_causal", lambda q, k, v: ops.dot_product_attention(q, k, v, mask=MASK,
+                                                                                      is_causal=True),
+     [Q, K, V], lambda q, k, v: _attention(q, k, v, MASK, True)),
+    ("psnr", lambda x, y: ops.psnr(x, y, 2.0), [A, B],
+     lambda x, y: 20 * np.log10(2.0) - 10 * np.log10(np.mean((x - y) ** 2))),
+    ("angle", ops.angle, [np.array([-1.0, 2.0, -0.0, 0.0], np.float32)], np.angle),
+    ("imag", ops.imag, [A], np.zeros_like), ("isreal", ops.isreal, [A], lambda x: np.ones(x.shape, bool)),
+    ("saturate_cast", lambda x: ops.saturate_cast(ops.multiply(x, 1e3), "int32"), [A],
+     lambda x: np.trunc(x * 1e3).astype(np.int32)),
+]
+IDS = [c[0] for c in CASES]
+EXACT = {"nanargmax", "nanargmin", "searchsorted", "searchsorted_right", "digitize", "isin", "isin_invert", "isreal",
+         "saturate_cast"}
+
+
+def _want(oracle, arrays):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return np.asarray(oracle(*[a.astype(np.float64) for a in arrays]))
+
+
+def _check(name, got, want, dtype=np.float32):
+    got = np.asarray(got)
+    assert got.shape == want.shape, f"{name}: shape {got.shape} != {want.shape}"
+    if name in EXACT:
+        np.testing.assert_array_equal(got, want.astype(got.dtype))
+        assert got.dtype in (np.bool_, np.int32), got.dtype
+    else:
+        assert got.dtype == dtype, (name, got.dtype)
+        assert_close(got, want.astype(dtype), rtol=3e-5 if dtype == np.float32 else 1e-9,
+                     atol=3e-5 if dtype == np.float32 else 1e-10, what=name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,fn,arrays,oracle", CASES, ids=IDS)
+def test_eager_matches_numpy(name, fn, arrays, oracle, dtype):
+    arrays = [a.astype(dtype) for a in arrays]
+    _check(name, fn(*arrays), _want(oracle, arrays), dtype)
+
+
+@pytest.mark.parametrize("name,fn,arrays,oracle", CASES, ids=IDS)
+def test_functional_nodes_and_lambda(name, fn, arrays, oracle):
+    want = _want(oracle, arrays)
+    inputs = [keras.Input(batch_shape=a.shape) for a in arrays]
+    lam_in = [keras.Input(batch_shape=a.shape) for a in arrays]
+    node = keras.Model(inputs, fn(*inputs))
+    lam = keras.Model(lam_in, keras.layers.Lambda(lambda ts: fn(*ts) if isinstance(ts, list) else fn(ts))(
+        lam_in if len(lam_in) > 1 else lam_in[0]))
+    for model in (node, lam):
+        got = model(arrays if len(arrays) > 1 else arrays[0])
+        _check(name, np.asarray(got), want)
+
+
+def test_creation_windows_and_array():
+    for name in ("hamming", "hanning", "blackman", "bartlett"):
+        got = getattr(ops, name)(7)
+        assert got.dtype == np.float32
+        assert_close(got, getattr(np, name)(7).astype(np.float32))
+    assert_close(ops.kaiser(6, 2.5), np.kaiser(6, 2.5).astype(np.float32))
+    np.testing.assert_array_equal(ops.array([1.0, 2.0], dtype="float32"), np.array([1.0, 2.0], np.float32))
+
+
+def test_clear_errors():
+    with pytest.raises(ValueError, match="num_segments"):
+        ops.segment_sum(A, np.array([0, 1, 1]))
+    with pytest.raises(ValueError, match="q must be in"):
+        ops.quantile(A, 1.5)
+    with pytest.raises(NotImplementedError, match="flash_attention"):
+        ops.dot_product_attention(Q, Q, Q, flash_attention=True)
+    with pytest.raises(NotImplementedError, match=r"keras.ops.svd is not supported by graphc .*numpy.linalg"):
+        ops.svd(A)
+    with pytest.raises(NotImplementedError, match="while_loop.*unroll"):
+        ops.while_loop(lambda i: i < 3, lambda i: i + 1, 0)
+
+
+@pytest.mark.parametrize("dtype, top", [(np.float32, 2147483520), (np.float64, 2147483647)])
+def test_saturate_cast_clips_to_the_largest_representable_bound(dtype, top):
+    got = ops.saturate_cast(np.array([-1e12, 3.7, -3.7, 1e12, np.inf], dtype), "int32")
+    np.testing.assert_array_equal(got, np.array([-2 ** 31, 3, -3, top, top], np.int32))

@@ -193,3 +193,13 @@ def test_clear_errors():
 def test_saturate_cast_clips_to_the_largest_representable_bound(dtype, top):
     got = ops.saturate_cast(np.array([-1e12, 3.7, -3.7, 1e12, np.inf], dtype), "int32")
     np.testing.assert_array_equal(got, np.array([-2 ** 31, 3, -3, top, top], np.int32))
+
+
+def test_sub_namespaces_as_in_keras():
+    """keras.ops.nn / .numpy / .linalg hold the same functions, as Keras 3's sub-namespaces."""
+    assert ops.nn.glu is ops.glu and ops.nn.relu is ops.relu and ops.nn.dot_product_attention is \
+        ops.dot_product_attention
+    assert ops.numpy.sin is ops.sin and ops.numpy.einsum is ops.einsum and ops.numpy.cumsum is ops.cumsum
+    assert_close(ops.linalg.norm(A, axis=1), np.linalg.norm(A, axis=1))
+    with pytest.raises(NotImplementedError, match="keras.ops.qr"):
+        ops.linalg.qr(A)

@@ -24,3 +24,36 @@ from .unsupported import *  # noqa: F401,F403
 from . import core, nn, logic, math_ext, reduce_ext, array_ext, nn_ext, misc_ext, unsupported
 
 __all__ = [n for m in (core, nn, logic, math_ext, reduce_ext, array_ext, nn_ext, misc_ext, unsupported) for n in m.__all__]
+
+
+def _namespace(name, names, doc):
+    """Keras's ``keras.ops.<name>`` sub-namespaces: the same functions under a second path."""
+    import types
+    mod = types.ModuleType(f"{__name__}.{name}", doc)
+    for n in names:
+        setattr(mod, n, globals()[n])
+    mod.__all__ = list(names)
+    return mod
+
+
+# keras.ops.nn lists every neural-network function (graphc's nn module holds the original ones)
+_NN = ("hard_shrink", "hard_tanh", "glu", "sparse_plus", "sparse_sigmoid", "sparsemax", "squareplus", "tanh_shrink",
+       "soft_shrink", "threshold", "normalize", "layer_normalization", "rms_normalization", "multi_hot", "moments",
+       "psnr", "dot_product_attention", "depthwise_conv", "separable_conv", "space_to_depth", "depth_to_space",
+       "ctc_loss", "ctc_decode")
+for _n in _NN:
+    setattr(nn, _n, globals()[_n])
+linalg = _namespace("linalg", ["norm"] + [n for n in ("cholesky", "cholesky_inverse", "det", "eig", "eigh", "inv",
+                                                      "jvp", "lstsq", "lu_factor", "matrix_rank", "pinv", "qr",
+                                                      "solve", "solve_triangular", "svd")],
+                    "keras.ops.linalg: norm (the decompositions and solvers raise NotImplementedError)")
+numpy = _namespace("numpy", [n for m in (core, logic, math_ext, reduce_ext, array_ext, misc_ext) for n in m.__all__
+                             if n not in ("convert_to_tensor", "cast", "logsumexp", "rsqrt", "erf", "moments",
+                                          "top_k", "in_top_k", "segment_sum", "segment_max", "segment_min",
+                                          "segment_prod", "norm", "stop_gradient", "convert_to_numpy", "shape",
+                                          "slice", "slice_update", "is_tensor", "saturate_cast", "psnr",
+                                          "dot_product_attention", "depthwise_conv", "separable_conv",
+                                          "space_to_depth", "depth_to_space", "scatter", "scatter_update")],
+                   "keras.ops.numpy: the numpy-style functions of keras.ops")
+__all__ += ["linalg", "numpy"]
+del _n

@@ -27,6 +27,14 @@ PK = RNG.standard_normal((1, 1, 6, 4)).astype(np.float32)
 METHODS = ["linear", "lower", "higher", "midpoint", "nearest"]
 
 
+def _nan_rows(x):
+    """x with one NaN in row 0 and row 2 all NaN (nan-quantiles: NaN there)."""
+    x = x.copy()
+    x[0, 1] = np.nan
+    x[2] = np.nan
+    return x
+
+
 def _attention(q, k, v, mask=None, causal=False):
     k, v = np.repeat(k, q.shape[2] // k.shape[2], 2), np.repeat(v, q.shape[2] // v.shape[2], 2)
     logits = np.einsum("BTNH,BSNH->BNTS", q, k) / np.sqrt(q.shape[-1])
@@ -119,6 +127,18 @@ CASES = [
      [Q, K, V], lambda q, k, v: _attention(q, k, v, MASK, True)),
     ("psnr", lambda x, y: ops.psnr(x, y, 2.0), [A, B],
      lambda x, y: 20 * np.log10(2.0) - 10 * np.log10(np.mean((x - y) ** 2))),
+    ("extract_sequences", lambda x: ops.extract_sequences(x, 2, 1), [A],
+     lambda x: np.stack([x[:, i:i + 2] for i in range(3)], 1)),
+    ("correlate_valid", lambda x, y: ops.correlate(x[0, 0], y[1, :3]), [C, B],
+     lambda x, y: np.correlate(x[0, 0], y[1, :3])),
+    ("correlate_same", lambda x, y: ops.correlate(x[0, 0], y[1], mode="same"), [C, B],
+     lambda x, y: np.correlate(x[0, 0], y[1], "same")),
+    ("correlate_full_swapped", lambda x, y: ops.correlate(x[1, :3], y[0, 0], mode="full"), [B, C],
+     lambda x, y: np.correlate(x[1, :3], y[0, 0], "full")),
+    ("nanmedian", lambda x: ops.nanmedian(x, axis=1), [_nan_rows(A)], lambda x: np.nanmedian(x, 1)),
+    ("nanquantile", lambda x: ops.nanquantile(x, [0.2, 0.9], axis=1, keepdims=True), [_nan_rows(A)],
+     lambda x: np.nanquantile(x, [0.2, 0.9], axis=1, keepdims=True)),
+    ("nanpercentile", lambda x: ops.nanpercentile(x, 30), [NAN], lambda x: np.nanpercentile(x, 30)),
     ("angle", ops.angle, [np.array([-1.0, 2.0, -0.0, 0.0], np.float32)], np.angle),
     ("imag", ops.imag, [A], np.zeros_like), ("isreal", ops.isreal, [A], lambda x: np.ones(x.shape, bool)),
     ("saturate_cast", lambda x: ops.saturate_cast(ops.multiply(x, 1e3), "int32"), [A],
@@ -203,3 +223,46 @@ def test_sub_namespaces_as_in_keras():
     assert_close(ops.linalg.norm(A, axis=1), np.linalg.norm(A, axis=1))
     with pytest.raises(NotImplementedError, match="keras.ops.qr"):
         ops.linalg.qr(A)
+
+
+@pytest.mark.parametrize("name,fn,tfn", [
+    ("unfold", lambda x: ops.unfold(x, 3), lambda F, x: F.unfold(x, 3)),
+    ("unfold_dilated_padded_strided", lambda x: ops.unfold(x, (2, 3), dilation=(2, 1), padding=1, stride=(2, 2)),
+     lambda F, x: F.unfold(x, (2, 3), dilation=(2, 1), padding=1, stride=2)),
+    ("adaptive_average_pool", lambda x: ops.adaptive_average_pool(x, (3, 4), data_format="channels_first"),
+     lambda F, x: F.adaptive_avg_pool2d(x, (3, 4))),
+    ("adaptive_max_pool_channels_last",
+     lambda x: ops.transpose(ops.adaptive_max_pool(ops.transpose(x, (0, 2, 3, 1)), 4), (0, 3, 1, 2)),
+     lambda F, x: F.adaptive_max_pool2d(x, 4)),
+    ("adaptive_average_pool_1d", lambda x: ops.adaptive_average_pool(x[:, :, 0], 4, data_format="channels_first"),
+     lambda F, x: F.adaptive_avg_pool1d(x[:, :, 0], 4)),
+])
+def test_windows_match_torch_in_three_modes(name, fn, tfn):
+    """unfold and adaptive pooling follow PyTorch's definitions (Keras 3's JAX backend gives identical
+    results); torch is the oracle."""
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal((2, 3, 7, 6)).astype(np.float32)
+    want = tfn(torch.nn.functional, torch.tensor(x)).numpy()
+    assert_close(fn(x), want, what=name)
+    inp = keras.Input(batch_shape=x.shape)
+    lam_in = keras.Input(batch_shape=x.shape)
+    for model in (keras.Model(inp, fn(inp)), keras.Model(lam_in, keras.layers.Lambda(fn)(lam_in))):
+        assert_close(np.asarray(model(x)), want, what=name)
+
+
+def test_argpartition_partitions():
+    x = RNG.standard_normal((3, 9)).astype(np.float32)
+    for k in (0, 4, 8):
+        p = ops.argpartition(x, k, axis=1)
+        assert p.dtype == np.int32
+        part = np.take_along_axis(x, p, 1)
+        assert np.all(part[:, :k].max(1, initial=-np.inf) <= part[:, k])
+        assert np.all(part[:, k + 1:].min(1, initial=np.inf) >= part[:, k])
+        np.testing.assert_array_equal(np.sort(p, 1), np.tile(np.arange(9), (3, 1)))
+
+
+def test_out_of_scope_names_raise_clearly():
+    with pytest.raises(NotImplementedError, match="bitwise_and.*integer bit operations"):
+        ops.bitwise_and(np.array([1]), np.array([3]))
+    with pytest.raises(NotImplementedError, match="keras.ops.image.resize.*image ops"):
+        ops.image.resize(X, (2, 2))

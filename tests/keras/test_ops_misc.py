@@ -266,3 +266,37 @@ def test_out_of_scope_names_raise_clearly():
         ops.bitwise_and(np.array([1]), np.array([3]))
     with pytest.raises(NotImplementedError, match="keras.ops.image.resize.*image ops"):
         ops.image.resize(X, (2, 2))
+
+
+IMG = RNG.random((4, 6, 8, 3)).astype(np.float32)
+REARRANGE = [
+    ("b h w c -> b c h w", {}, lambda x: x.transpose(0, 3, 1, 2)),
+    ("b h w c -> (b h) w c", {}, lambda x: x.reshape(24, 8, 3)),
+    ("b h w c -> h (b w) c", {}, lambda x: x.transpose(1, 0, 2, 3).reshape(6, 32, 3)),
+    ("b h w c -> b (c h w)", {}, lambda x: x.transpose(0, 3, 1, 2).reshape(4, -1)),
+    ("b (h1 h) (w1 w) c -> (b h1 w1) h w c", {"h1": 2, "w1": 2},
+     lambda x: x.reshape(4, 2, 3, 2, 4, 3).transpose(0, 1, 3, 2, 4, 5).reshape(16, 3, 4, 3)),
+    ("b (h h1) (w w1) c -> b h w (c h1 w1)", {"h1": 2, "w1": 2},
+     lambda x: x.reshape(4, 3, 2, 4, 2, 3).transpose(0, 1, 3, 5, 2, 4).reshape(4, 3, 4, 12)),
+]
+
+
+@pytest.mark.parametrize("pattern,lengths,oracle", REARRANGE, ids=[p for p, _, _ in REARRANGE])
+def test_rearrange_einops_patterns(pattern, lengths, oracle):
+    """Keras's docstring examples; the oracle spells each as numpy reshape/transpose."""
+    want = oracle(IMG)
+    np.testing.assert_array_equal(ops.rearrange(IMG, pattern, **lengths), want)
+    if "(b" not in pattern:  # the batch stays first on its own: also with a symbolic batch
+        inp = keras.Input((6, 8, 3))
+        np.testing.assert_array_equal(keras.Model(inp, ops.rearrange(inp, pattern, **lengths)).predict(
+            IMG, verbose=0), want)
+        lam = keras.Sequential([keras.Input((6, 8, 3)),
+                                keras.layers.Lambda(lambda t: ops.rearrange(t, pattern, **lengths))])
+        np.testing.assert_array_equal(lam.predict(IMG, verbose=0), want)
+
+
+def test_rearrange_errors_name_the_problem():
+    with pytest.raises(ValueError, match="same axes"):
+        ops.rearrange(IMG, "b h w c -> b h w")
+    with pytest.raises(ValueError, match="cannot infer"):
+        ops.rearrange(IMG, "b (h1 h) w c -> b h1 h w c")

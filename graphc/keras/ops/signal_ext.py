@@ -1,6 +1,6 @@
-"""Sliding-window and order-statistic functions of ``keras.ops``: extract_sequences, correlate, unfold
-(im2col), adaptive average/max pooling (PyTorch's bins, which Keras 3 uses), argpartition and the
-NaN-skipping median/quantiles. Windows are Slices (static strides) concatenated along a new axis;
+"""Sliding-window, order-statistic and rearranging functions of ``keras.ops``: extract_sequences,
+correlate, unfold (im2col), adaptive average/max pooling (PyTorch's bins, which Keras 3 uses),
+argpartition, the NaN-skipping median/quantiles and einops-style rearrange. Windows are Slices (static strides) concatenated along a new axis;
 everything differentiates through Slice/Concat/Reduce ops."""
 from __future__ import annotations
 
@@ -200,3 +200,63 @@ def nanpercentile(x, q, axis=None, method="linear", keepdims=False):
 def nanmedian(x, axis=None, keepdims=False):
     return _nan_quantile(x, 0.5, axis, "linear", keepdims, 1.0, "nanmedian")
 
+
+
+# --- einops-style rearrange -------------------------------------------------------------------------------
+def _groups(side):
+    import re
+    out = []
+    for tok in re.findall(r"\(.*?\)|\S+", side.strip()):
+        out.append(tok[1:-1].split() if tok.startswith("(") else [tok])
+    return out
+
+
+@keras_op("tensor")
+def _rearrange(tensor, pattern, axes_lengths=None):
+    x = _tensor(tensor)
+    lengths = dict(axes_lengths or {})
+    if "->" not in pattern:
+        raise ValueError(f"rearrange: pattern {pattern!r} needs '->'")
+    left, right = (_groups(p) for p in pattern.split("->"))
+    if len(left) != x.ndim:
+        raise ValueError(f"rearrange: {pattern!r} names {len(left)} input axes, the tensor has {x.ndim}")
+    sizes = {}
+    for group, d in zip(left, x.ir_shape):
+        unknown = [a for a in group if a not in lengths]
+        if len(group) == 1 and not unknown:
+            if not isinstance(d, str) and d != lengths[group[0]]:
+                raise ValueError(f"rearrange: axis {group[0]} has length {d}, not {lengths[group[0]]}")
+        if len(unknown) > 1:
+            raise ValueError(f"rearrange: cannot infer the lengths of {unknown} in {pattern!r}; pass them")
+        known = int(np.prod([lengths[a] for a in group if a in lengths]))
+        for a in group:
+            sizes[a] = lengths[a] if a in lengths else (d if isinstance(d, str) else d // known)
+    flat_left = [a for g in left for a in g]
+    flat_right = [a for g in right for a in g]
+    if sorted(flat_left) != sorted(flat_right):
+        raise ValueError(f"rearrange: {pattern!r} must use the same axes on both sides")
+    dyn = [a for a in flat_left if isinstance(sizes[a], str)]
+    if len(dyn) > 1 or (dyn and (flat_left.index(dyn[0]) != 0 or flat_right.index(dyn[0]) != 0 or
+                                 len(left[0]) != 1 or len(right[0]) != 1)):
+        raise ValueError(f"rearrange: an axis of unknown length ({dyn}) must stay the first axis on its own")
+    dim = lambda a: 0 if isinstance(sizes[a], str) else sizes[a]  # noqa: E731  (0: copy the batch)
+    y = x
+    if any(len(g) > 1 for g in left):
+        y = reshape.traced(y, [dim(a) for a in flat_left])
+    perm = [flat_left.index(a) for a in flat_right]
+    if perm != list(range(len(perm))):
+        y = transpose.traced(y, perm)
+    if any(len(g) != 1 for g in right):
+        y = reshape.traced(y, [0 if any(isinstance(sizes[a], str) for a in g) else int(np.prod([sizes[a] for a in g]))
+                               for g in right])
+    return y if y is not x else emit("Identity", [x])
+
+
+def rearrange(tensor, pattern, **axes_lengths):
+    """einops-style axis rearrangement ('b (h w) c -> b h w c', h=2): reshape, transpose, reshape."""
+    return _rearrange(tensor, pattern=pattern, axes_lengths=axes_lengths)
+
+
+_rearrange.traced.__name__ = _rearrange.traced.__qualname__ = "rearrange"
+rearrange.traced = _rearrange.traced
+__all__ += ["rearrange"]

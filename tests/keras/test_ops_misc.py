@@ -300,3 +300,19 @@ def test_rearrange_errors_name_the_problem():
         ops.rearrange(IMG, "b h w c -> b h w")
     with pytest.raises(ValueError, match="cannot infer"):
         ops.rearrange(IMG, "b (h1 h) w c -> b h1 h w c")
+
+
+def test_one_hot_batch_normalization_and_crossentropies_run_eagerly():
+    """Functions that used to need a trace (they emit graphc ops directly) also run on arrays."""
+    y = np.array([0, 2, 1, 5])
+    np.testing.assert_array_equal(ops.one_hot(y, 3), np.eye(3, dtype=np.float32)[[0, 2, 1]].tolist() + [[0, 0, 0]])
+    x = RNG.standard_normal((4, 3)).astype(np.float32)
+    m, v = x.mean(0), x.var(0)
+    assert_close(ops.batch_normalization(x, m, v, -1, epsilon=1e-3), (x - m) / np.sqrt(v + 1e-3))
+    logp = x - np.log(np.exp(x).sum(1, keepdims=True))
+    assert_close(ops.sparse_categorical_crossentropy(y[:3], x[:3], from_logits=True), -logp[np.arange(3), y[:3]])
+    assert_close(ops.categorical_crossentropy(np.eye(3, dtype=np.float32)[y[:3]], x[:3], from_logits=True),
+                 -logp[np.arange(3), y[:3]])
+    t = (x > 0).astype(np.float32)
+    assert_close(ops.binary_crossentropy(t, x, from_logits=True),
+                 np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))))

@@ -236,6 +236,7 @@ def _bn(x, mean, variance, axis, offset, scale, n_out=1, **attrs):
     return ys if n_out > 1 else ys[0]
 
 
+@keras_op("x", "mean", "variance", "offset", "scale")
 def batch_normalization(x, mean, variance, axis, offset=None, scale=None, epsilon=1e-3):
     """(x - mean) / sqrt(variance + epsilon) * scale + offset along ``axis`` (ONNX BatchNormalization)."""
     return _bn(x, mean, variance, axis, offset, scale, epsilon=float(epsilon))
@@ -268,6 +269,7 @@ def _eps():
     return float(config.epsilon())
 
 
+@keras_op("x")
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     """One-hot rows of ``num_classes`` (labels out of range give zero rows, as in Keras on JAX)."""
     from .. import config
@@ -275,6 +277,9 @@ def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
     if sparse:
         raise NotImplementedError("one_hot(sparse=True) is not supported by graphc")
     like = _tracer([x]).const(np.zeros((int(num_classes),), dtype=dtype or config.floatx()))
+    if x.dtype not in ("int64", "int32"):  # eager labels arrive as floats (dispatch.py)
+        from .core import cast
+        x = cast.traced(x, "int64")
     y = emit("OneHot", [x, like], domain="graphc")
     r = y.ndim
     a = axis % r
@@ -292,6 +297,7 @@ def _check_same_shape(target, output):
                          f"target.shape={target.shape}, output.shape={output.shape}")
 
 
+@keras_op("target", "output")
 def binary_crossentropy(target, output, from_logits=False):
     """Elementwise binary cross-entropy; from_logits uses graphc.SigmoidBinaryCrossEntropy."""
     from .core import clip, log, multiply, negative, add, subtract
@@ -305,6 +311,7 @@ def binary_crossentropy(target, output, from_logits=False):
     return negative(bce)
 
 
+@keras_op("target", "output")
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """-sum(target * log p) along ``axis``; from_logits uses graphc.SoftmaxCrossEntropy."""
     from .core import clip, divide, log, multiply, negative, sum as _sum
@@ -318,6 +325,7 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     return negative(_sum(multiply(target, log(output)), axis=axis))
 
 
+@keras_op("target", "output")
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     """Cross-entropy with integer class targets; from_logits uses graphc.SparseSoftmaxCrossEntropy
     (a target outside [0, classes) gives NaN there; Keras on JAX gives 0, the runtime validates ranges)."""

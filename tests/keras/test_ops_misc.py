@@ -316,3 +316,13 @@ def test_one_hot_batch_normalization_and_crossentropies_run_eagerly():
     t = (x > 0).astype(np.float32)
     assert_close(ops.binary_crossentropy(t, x, from_logits=True),
                  np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x))))
+
+
+def test_full_like_of_other_dtypes():
+    np.testing.assert_array_equal(ops.full_like(A, 7, dtype="int32"), np.full(A.shape, 7, np.int32))
+    assert ops.full_like(A, 7, dtype="int32").dtype == np.int32
+    np.testing.assert_array_equal(ops.ones_like(A, dtype="bool"), np.ones(A.shape, bool))
+    x = keras.Input((3,), dtype="int32")
+    got = keras.Model(x, ops.ones_like(x)).predict(np.array([[1, 2, 3], [4, 5, 6]], np.int32), verbose=0)
+    np.testing.assert_array_equal(got, np.ones((2, 3), np.int32))
+    assert got.dtype == np.int32

@@ -120,7 +120,11 @@ def geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
 def full_like(x, fill_value, dtype=None):
     """``fill_value`` in x's shape (also a symbolic batch: graphc.ExpandAs reads only x's shape)."""
     dt = _dtype(dtype, x.dtype)
-    return emit("ExpandAs", [_tracer([x]).const(np.asarray(fill_value, dtype=dt)), x], domain="graphc")
+    like = x if x.dtype in ("float32", "float64") else cast.traced(x, "float32")  # ExpandAs has float kernels
+    if dt in ("float32", "float64"):
+        return emit("ExpandAs", [_tracer([x]).const(np.asarray(fill_value, dtype=dt)), like], domain="graphc")
+    filled = emit("ExpandAs", [_tracer([x]).const(np.asarray(fill_value, dtype=np.float64)), like], domain="graphc")
+    return cast.traced(filled, dt)  # fill in float64, then cast
 
 
 @keras_op("x")

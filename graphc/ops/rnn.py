@@ -12,9 +12,14 @@ over and the output is the previous state, or 0 with ``zero_output_for_mask=1``)
 ``recurrent_mask`` ([num_directions, B, hidden], multiplied into h_{t-1} before the recurrent
 products: Keras's recurrent dropout).
 
-Gradients: every op's rule emits ``graphc.<Cell>Grad`` (forward inputs, dY, dY_h[, dY_c]) ->
-(dX, dW, dR, dB, dH0[, dC0, dP]); its kernel recomputes the forward pass of each direction into
-a workspace tape and runs backpropagation through time in generated code.
+Gradients: every op's rule emits ``graphc.<Cell>Grad`` (forward inputs, dY, dY_h[, dY_c][, tape])
+-> (dX, dW, dR, dB, dH0[, dC0, dP]), which runs backpropagation through time in generated code.
+With ``KEEP_TAPE`` (the default) the rule also turns its forward op into the graphc variant with
+attribute ``tape=1``: that op writes one more output, the tape (per direction the pre-activations
+and the states each step read, see ``codegen.kernels.rnn.tape_segments``), and the gradient op
+reads it instead of re-running the forward loop. Only training graphs (which hold graphc-domain
+gradient ops anyway) contain such ops; inference graphs and ONNX export never see a tape. Without
+a tape the gradient kernel recomputes the forward pass of each direction into a workspace.
 """
 from __future__ import annotations
 
@@ -22,13 +27,17 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codegen.kernels.rnn import ACTIVATIONS, RecurrentKernel, RnnConfig, workspace_shapes
+from ..codegen.kernels.rnn import ACTIVATIONS, RecurrentKernel, RnnConfig, tape_width, workspace_shapes
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType
 from .registry import OPAQUE, OpDef, _schema_defaults, register_op
+from .registry import get as registry_get
 
 DOMAIN = "graphc"
 FLOATS = ("float32", "float64")
+# gradient rules make the forward op record its tape for the gradient op (False: the gradient op
+# recomputes the forward pass; tests compare both)
+KEEP_TAPE = True
 
 
 @dataclass(frozen=True)
@@ -49,7 +58,7 @@ class Cell:
 
     @property
     def grad_inputs(self):
-        return self.graphc_slots + ("dY", "dY_h") + (("dY_c",) if self.name == "LSTM" else ())
+        return self.graphc_slots + ("dY", "dY_h") + (("dY_c",) if self.name == "LSTM" else ()) + ("tape",)
 
 
 _BASE = ("X", "W", "R", "B", "sequence_lens", "initial_h")
@@ -272,9 +281,16 @@ class _Recurrent(OpDef):
         st = (B, D, H) if cfg.layout else (D, B, H)
         return [TensorType(x.dtype, y)] + [TensorType(x.dtype, st)] * (len(self.cell.outputs) - 1)
 
+    @staticmethod
+    def tape_type(cfg, x):
+        """The tape: per direction, T*B rows of each tape segment (opaque to everything but the kernels)."""
+        T, B = (x.shape[1], x.shape[0]) if cfg.layout else (x.shape[0], x.shape[1])
+        return TensorType(x.dtype, (cfg.directions, T, B, tape_width(cfg)))
+
     def infer(self, op, in_types, g):
         cfg = self.config(op, in_types)
-        return self.out_types(cfg, in_types[0])
+        extra = [self.tape_type(cfg, in_types[0])] if op.attrs.get("tape") else []
+        return self.out_types(cfg, in_types[0]) + extra
 
     def reference(self, op, *arrays):
         named = self.named(arrays)
@@ -286,7 +302,7 @@ class _Recurrent(OpDef):
         cfg = self.config(op, in_types)
         x = in_types[0]
         T, B = (x.shape[1], x.shape[0]) if cfg.layout else (x.shape[0], x.shape[1])
-        return [TensorType(x.dtype, shape) for _, shape in workspace_shapes(cfg, T, B)]
+        return [TensorType(x.dtype, shape) for _, shape in workspace_shapes(cfg, T, B, tape=bool(op.attrs.get("tape")))]
 
     def _kernel_args(self, k, op, names, grad):
         in_types = [t for t in k.in_types]
@@ -301,14 +317,15 @@ class _Recurrent(OpDef):
         ins = {n: p for n, p in ptrs.items() if p is not None}
         x = named_types["X"]
         T, B = (x.shape[1], x.shape[0]) if cfg.layout else (x.shape[0], x.shape[1])
-        ws = dict(zip([n for n, _ in workspace_shapes(cfg, T, B, grad)], k.workspace))
+        ws = dict(zip([n for n, _ in workspace_shapes(cfg, T, B, grad, bool(op.attrs.get("tape")))], k.workspace))
         lens = named_types.get("sequence_lens")
         return cfg, x, ins, ws, (lens.dtype if lens is not None else "int32")
 
     def emit(self, k, op):
         cfg, x, ins, ws, lens_dtype = self._kernel_args(k, op, self.slots, grad=False)
-        outs = dict(zip(self.cell.outputs, k.outputs))
-        RecurrentKernel(k, cfg, x, ins, outs, ws, grad=False, lens_dtype=lens_dtype).emit_forward()
+        outs = dict(zip(self.cell.outputs + ("tape",), k.outputs))
+        tape = outs.pop("tape", None)
+        RecurrentKernel(k, cfg, x, ins, outs, ws, grad=False, lens_dtype=lens_dtype, tape=tape).emit_forward()
 
     def grad(self, ctx, op, dys):
         cell = self.cell
@@ -316,12 +333,36 @@ class _Recurrent(OpDef):
         dys = list(dys) + [None] * (len(cell.outputs) - len(dys))
         attrs = {k: v for k, v in op.attrs.items()}
         attrs.setdefault("zero_output_for_mask", 0)
-        outs = ctx.emit(f"{cell.name}Grad", ins + dys, n_out=len(cell.grad_outputs), domain=DOMAIN, **attrs)
+        tape = [keep_tape(ctx, op, cell)] if KEEP_TAPE else []
+        attrs["tape"] = int(bool(tape))
+        outs = ctx.emit(f"{cell.name}Grad", ins + dys + tape, n_out=len(cell.grad_outputs), domain=DOMAIN, **attrs)
         named = dict(zip(cell.grad_outputs, outs))
         result = [named["dX"], named["dW"], named["dR"], named["dB"], None, named["dH0"]]
         if cell.name == "LSTM":
             result += [named["dC0"], named["dP"]]
         return result
+
+
+def keep_tape(ctx, op, cell: Cell):
+    """Make the forward ``op`` (being differentiated) record its tape: it becomes the graphc variant
+    with ``tape=1`` and one more output, which is returned. Its other outputs keep their values."""
+    g = ctx.g
+    outs = g.op_outputs(op)
+    if op.attrs.get("tape"):
+        return outs[len(cell.outputs)]
+    in_types = [None if v is None else g.value(v).type for v in ctx.inputs]
+    x = in_types[0]
+    types = registry_get(cell.name, DOMAIN).infer(op, in_types, g)
+    for slot in range(len(outs), len(cell.outputs)):  # absent optional outputs: the tape's slot follows them
+        v = g.add_value(f"{op.name}_{cell.outputs[slot].lower()}", types[slot])
+        g.nx.add_edge(op.name, v.name, slot=slot)
+    op.domain = DOMAIN
+    op.attrs.setdefault("zero_output_for_mask", 0)
+    op.attrs["tape"] = 1
+    cfg = rnn_config(op, cell, dict(zip(cell.graphc_slots, in_types)))
+    tape = g.add_value(f"{op.name}_tape", _Recurrent.tape_type(cfg, x))
+    g.nx.add_edge(op.name, tape.name, slot=len(cell.outputs))
+    return tape.name
 
 
 def _register(cell: Cell):
@@ -330,12 +371,13 @@ def _register(cell: Cell):
     register_op(cell.name, pattern=OPAQUE)(onnx_cls)
     defaults, required, _, n_out, floats = _schema_defaults(cell.name, "")
     variant = type(f"Graphc{cell.name}", (_Recurrent,), {
-        "cell": cell, "slots": cell.graphc_slots, "attr_defaults": {**defaults, "zero_output_for_mask": 0},
-        "required_attrs": required, "num_inputs": (3, len(cell.graphc_slots)), "num_outputs": n_out,
+        "cell": cell, "slots": cell.graphc_slots, "attr_defaults": {**defaults, "zero_output_for_mask": 0, "tape": 0},
+        "required_attrs": required, "num_inputs": (3, len(cell.graphc_slots)),
+        "num_outputs": (n_out[0], n_out[1] + 1),  # + the tape (attribute tape=1)
         "float_attrs": floats, "__doc__": f"graphc.{cell.name}: ONNX {cell.name} plus mask and recurrent_mask."})
     register_op(cell.name, pattern=OPAQUE, domain=DOMAIN, schema=False)(variant)
     grad_cls = type(f"{cell.name}Grad", (_RecurrentGrad,), {
-        "cell": cell, "slots": cell.grad_inputs, "attr_defaults": {**defaults, "zero_output_for_mask": 0},
+        "cell": cell, "slots": cell.grad_inputs, "attr_defaults": {**defaults, "zero_output_for_mask": 0, "tape": 0},
         "required_attrs": required, "num_inputs": (3, len(cell.grad_inputs)),
         "num_outputs": (len(cell.grad_outputs),) * 2, "float_attrs": floats,
         "__doc__": f"graphc.{cell.name}Grad(forward inputs, dY, dY_h[, dY_c]) -> {', '.join(cell.grad_outputs)}."})
@@ -354,6 +396,12 @@ class _RecurrentGrad(_Recurrent):
             if t is not None and (t.dtype != want.dtype or len(t.shape) != len(want.shape)
                                   or not all(_same(p, q) for p, q in zip(t.shape, want.shape))):
                 raise ShapeError(f"{_where(op)}: {name} expected {want} (the forward output), received {t}")
+        t, want = named.get("tape"), self.tape_type(cfg, named["X"])
+        if bool(op.attrs.get("tape")) != (t is not None):
+            raise ShapeError(f"{_where(op)}: attribute tape={op.attrs.get('tape')} but the tape input is "
+                             f"{'absent' if t is None else 'given'}")
+        if t is not None and (t.dtype != want.dtype or t.shape != want.shape):
+            raise ShapeError(f"{_where(op)}: tape expected {want} (the forward op's tape output), received {t}")
         return cfg
 
     def infer(self, op, in_types, g):
@@ -375,12 +423,13 @@ class _RecurrentGrad(_Recurrent):
         cfg = self.config(op, in_types)
         x = in_types[0]
         T, B = (x.shape[1], x.shape[0]) if cfg.layout else (x.shape[0], x.shape[1])
-        return [TensorType(x.dtype, shape) for _, shape in workspace_shapes(cfg, T, B, grad=True)]
+        return [TensorType(x.dtype, shape) for _, shape in workspace_shapes(cfg, T, B, True, bool(op.attrs.get("tape")))]
 
     def emit(self, k, op):
         cfg, x, ins, ws, lens_dtype = self._kernel_args(k, op, self.slots, grad=True)
         outs = dict(zip(self.cell.grad_outputs, k.outputs))
-        RecurrentKernel(k, cfg, x, ins, outs, ws, grad=True, lens_dtype=lens_dtype).emit_backward()
+        tape = ins.pop("tape", None)
+        RecurrentKernel(k, cfg, x, ins, outs, ws, grad=True, lens_dtype=lens_dtype, tape=tape).emit_backward()
 
     grad = None
 

@@ -3,7 +3,8 @@
 Requires: a typed graph, a scalar ``loss`` value and the values to differentiate with respect
 to (``wrt``, usually params). Guarantees: returns {value: gradient value} for every value of
 ``wrt`` the loss depends on (others map to None); the gradient ops are added to the same graph
-(each gradient has the type of its value); the forward ops are untouched.
+(each gradient has the type of its value); the forward ops keep their outputs' values (a rule may
+give its forward op an extra output for its gradient op to read, e.g. the recurrent ops' tape).
 
 The pass is micrograd's loop over the registry: visit ops in reverse topological order, ask
 each op's ``OpDef.grad(ctx, op, dys)`` for its inputs' gradients (as new IR ops), and sum the

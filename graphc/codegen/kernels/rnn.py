@@ -13,10 +13,13 @@ step runs: a row past its length is frozen and outputs 0, a masked step carries 
 and outputs the previous state (or 0 with ``zero_output_for_mask``). ``recurrent_mask``
 multiplies the state before the recurrent products.
 
-The backward kernel (backpropagation through time) first re-runs the forward loop of a
-direction, recording per step the pre-activations (in place of ``XW``) and the states it read
-(the "tape"); then it walks the steps backwards, accumulating the state gradients, and ends with
-one GEMM each for dX, dW and dR over all steps.
+The backward kernel (backpropagation through time) needs per step the pre-activations and the
+states the forward pass read (the "tape", ``tape_segments``). In training graphs the forward
+kernel records it into its extra ``tape`` output while it runs (the pre-activations replace
+``XW`` in place) and the backward kernel reads it; without a tape the backward kernel first
+re-runs the forward loop of a direction to record it into its workspace. Then it walks the steps
+backwards, accumulating the state gradients, and ends with one GEMM each for dX, dW and dR over
+all steps.
 """
 from __future__ import annotations
 
@@ -75,26 +78,48 @@ class RnnConfig:
         return name in self.present
 
 
-def workspace_shapes(cfg: RnnConfig, T, B, grad=False):
-    """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols)."""
-    H, GH = cfg.hidden, cfg.gh
-    ws = [("wt", (cfg.input_size * GH,)), ("rt", (H * GH,)), ("xw", (T, B, GH)), ("hr", (B, GH)), ("h", (B, H)),
-          ("bias", (GH,))]
-    if cfg.cell == "LSTM":
-        ws.append(("c", (B, H)))
+def tape_segments(cfg: RnnConfig):
+    """Ordered (name, columns) of the tape of one direction: each segment holds T*B rows (row of
+    step t and batch row b as in X), one after the other. ``xw``: the gate pre-activations; ``thp``:
+    the state h_{t-1}; ``thm``: h_{t-1} * recurrent_mask; ``tcp``: LSTM's c_{t-1}; GRU's ``trh``
+    (r * h_{t-1}, linear_before_reset=0) or ``thr`` (h_{t-1} R_h^T + Rb_h, linear_before_reset=1)."""
+    H = cfg.hidden
+    seg = [("xw", cfg.gh), ("thp", H)]
     if cfg.has("recurrent_mask"):
-        ws.append(("hm", (B, H)))
-    if cfg.gru_split:
-        ws.append(("rh", (B, H)))
-    if grad:
-        ws += [("thp", (T, B, H)), ("da", (T, B, GH)), ("drt", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)),
-               ("dhm", (B, H))]
-        if cfg.has("recurrent_mask"):
-            ws.append(("thm", (T, B, H)))
+        seg.append(("thm", H))
+    if cfg.cell == "LSTM":
+        seg.append(("tcp", H))
+    if cfg.cell == "GRU":
+        seg.append(("trh", H) if cfg.gru_split else ("thr", H))
+    return seg
+
+
+def tape_width(cfg: RnnConfig):
+    return sum(n for _, n in tape_segments(cfg))
+
+
+def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
+    """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols). With ``tape``
+    the tape is an output (forward) or input (backward) instead, and the backward kernel, which
+    then does not re-run the forward loop, needs none of the forward's buffers."""
+    H, GH = cfg.hidden, cfg.gh
+    ws = []
+    if not (grad and tape):
+        ws += [("wt", (cfg.input_size * GH,)), ("rt", (H * GH,)), ("hr", (B, GH)), ("h", (B, H)), ("bias", (GH,))]
         if cfg.cell == "LSTM":
-            ws += [("tcp", (T, B, H)), ("dc", (B, H))]
-        if cfg.cell == "GRU":
-            ws.append(("trh", (T, B, H)) if cfg.gru_split else ("thr", (T, B, H)))
+            ws.append(("c", (B, H)))
+        if cfg.has("recurrent_mask"):
+            ws.append(("hm", (B, H)))
+        if cfg.gru_split:
+            ws.append(("rh", (B, H)))
+        if not tape:
+            ws.append(("xw", (T, B, GH)))
+    if grad:
+        if not tape:
+            ws += [(n, (T, B, w)) for n, w in tape_segments(cfg) if n != "xw"]
+        ws += [("da", (T, B, GH)), ("drt", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
+        if cfg.cell == "LSTM":
+            ws.append(("dc", (B, H)))
         if cfg.gru_split:
             ws.append(("drh", (B, H)))
     return ws
@@ -168,8 +193,10 @@ class RecurrentKernel:
     ``ws`` workspace names to pointers; ``x_type`` is X's TensorType.
     """
 
-    def __init__(self, k, cfg: RnnConfig, x_type, ins, outs, ws, grad=False, lens_dtype="int32"):
+    def __init__(self, k, cfg: RnnConfig, x_type, ins, outs, ws, grad=False, lens_dtype="int32", tape=None):
         self.k, self.b, self.cfg, self.grad = k, k.b, cfg, grad
+        self.tape = tape  # the tape output (forward) or input (backward), or None
+        self.record = grad or tape is not None  # the forward loop writes the tape
         self.lens_type = ir.IntType(64 if lens_dtype == "int64" else 32)
         self.dtype = x_type.dtype
         self.s = k.scalar(self.dtype)
@@ -182,6 +209,28 @@ class RecurrentKernel:
         self.cH, self.cGH, self.cI, self.cNR = (opaque(b, const(v)) for v in (H, GH, I, cfg.nrec * H))
         self.TB = imul(b, self.T, self.B)
         self.dv = const(0)
+        # rows can be skipped (sequence_lens, mask): tape and gradient rows of skipped steps are zeroed first
+        self.may_skip = cfg.has("sequence_lens") or cfg.has("mask")
+
+    def use_tape(self, d):
+        """Point the tape segments of direction d at the tape buffer (when there is one)."""
+        if self.tape is None:
+            return
+        b = self.b
+        off = imul(b, imul(b, const(d), self.TB), tape_width(self.cfg))
+        for name, cols in tape_segments(self.cfg):
+            self.ws[name] = self.gep(self.tape, off)
+            off = iadd(b, off, imul(b, self.TB, cols))
+
+    def clear_tape(self):
+        """Rows of skipped steps are multiplied by zero gradients: keep them finite."""
+        if not self.may_skip:
+            return
+        rows_h = imul(self.b, self.TB, self.cfg.hidden)
+        ws = self.ws
+        self.fill(ws["thm"] if "thm" in ws else ws["thp"], rows_h)
+        if "trh" in ws:
+            self.fill(ws["trh"], rows_h)
 
     # --- indexing -----------------------------------------------------------------------------
     def gep(self, ptr, off):
@@ -203,7 +252,7 @@ class RecurrentKernel:
             [("out", n, p) for n, p in sorted(self.outs.items())] + [("ws", n, p) for n, p in sorted(self.ws.items())]
         key = repr((tag, cfg.cell, cfg.hidden, cfg.input_size, cfg.directions, cfg.layout, cfg.clip,
                     cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], self.grad,
-                    self.dtype, [(kind, n) for kind, n, _ in bufs]))
+                    self.record, self.dtype, [(kind, n) for kind, n, _ in bufs]))
         name = f"gc_rnn_{tag}_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         n_int = 3 + len(ints)
         ftype = ir.FunctionType(ir.VoidType(), [I64] * n_int + [PTR] * len(bufs))
@@ -342,6 +391,9 @@ class RecurrentKernel:
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
         H = cfg.hidden
         self.dv = const(d)
+        if self.record:
+            self.use_tape(d)
+            self.clear_tape()
         self.prologue(d)
         with for_range(b, self.T, name="step") as step:
             hsrc = self.h_for_gemm(d)
@@ -420,10 +472,10 @@ class RecurrentKernel:
         trow = iadd(b, imul(b, row, H), j)
 
         def keep(g, v):  # the tape: pre-activations replace XW in place
-            if self.grad:
+            if self.record:
                 self.st(v, ws["xw"], iadd(b, xrow, iadd(b, const(g * H), j)))
 
-        if self.grad:
+        if self.record:
             self.st(hp, ws["thp"], trow)
             if "thm" in ws:
                 self.st(self.ld(hsrc, sidx), ws["thm"], trow)
@@ -444,18 +496,18 @@ class RecurrentKernel:
                 if Bv is not None:
                     hrh = s.add(hrh, self.ld(Bv, iadd(b, imul(b, self.dv, 2 * GH), iadd(b, const(GH + 2 * H), j))))
                 pre = s.add(ah, s.mul(r, hrh))
-                if self.grad:
+                if self.record:
                     self.st(hrh, ws["thr"], trow)
             else:
                 ah = pre = self.preact(bb, j, row, 2)
-                if self.grad:
+                if self.record:
                     self.st(self.ld(ws["rh"], sidx), ws["trh"], trow)
             keep(2, ah)
             hh = self.f(d, 1, pre)
             hn = s.add(s.mul(s.sub(1.0, z), hh), s.mul(z, hp))
         else:  # LSTM, gates i, o, f, c
             cp = self.ld(ws["c"], sidx)
-            if self.grad:
+            if self.record:
                 self.st(cp, ws["tcp"], trow)
             ai, af, ac = self.preact(bb, j, row, 0), self.preact(bb, j, row, 2), self.preact(bb, j, row, 3)
             pi, po, pf = (self.peephole(d, g, j) for g in range(3))
@@ -502,18 +554,15 @@ class RecurrentKernel:
         b, cfg, s, ws, o = self.b, self.cfg, self.s, self.ws, self.outs
         H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
         self.dv = const(d)
-        rows_gh = imul(b, self.TB, GH)
-        rows_h = imul(b, self.TB, H)
-        self.fill(ws["da"], rows_gh)
-        self.fill(ws["drt"], rows_gh)
-        hm_tape = ws.get("thm", ws["thp"])
-        if "thm" in ws:  # rows of skipped steps are multiplied by zero gradients: keep them finite
-            self.fill(ws["thm"], rows_h)
+        if self.may_skip:  # otherwise every row is written by its step
+            rows_gh = imul(b, self.TB, GH)
+            self.fill(ws["da"], rows_gh)
+            self.fill(ws["drt"], rows_gh)
+        if self.tape is None:
+            self.run_forward(d)  # recompute this direction, recording the tapes
         else:
-            self.fill(ws["thp"], rows_h)
-        if "trh" in ws:
-            self.fill(ws["trh"], rows_h)
-        self.run_forward(d)  # recompute this direction, recording the tapes
+            self.use_tape(d)
+        hm_tape = ws.get("thm", ws["thp"])
         for name, buf in (("dY_h", "dh"), ("dY_c", "dc")):
             if buf not in ws:
                 continue

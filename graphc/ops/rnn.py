@@ -13,7 +13,9 @@ over and the output is the previous state, or 0 with ``zero_output_for_mask=1``)
 products: Keras's recurrent dropout).
 
 Gradients: every op's rule emits ``graphc.<Cell>Grad`` (forward inputs, dY, dY_h[, dY_c][, tape])
--> (dX, dW, dR, dB, dH0[, dC0, dP]), which runs backpropagation through time in generated code.
+-> (dX, dW, dR, dB, dH0[, dC0, dP]), which runs backpropagation through time in generated code
+(with ``skip_dx=1``, set when no gradient flows to X, the dX output is left unwritten: nothing
+reads it, and its GEMM costs as much as dW's).
 With ``KEEP_TAPE`` (the default) the rule also turns its forward op into the graphc variant with
 attribute ``tape=1``: that op writes one more output, the tape (per direction the pre-activations
 and the states each step read, see ``codegen.kernels.rnn.tape_segments``), and the gradient op
@@ -335,6 +337,7 @@ class _Recurrent(OpDef):
         attrs.setdefault("zero_output_for_mask", 0)
         tape = [keep_tape(ctx, op, cell)] if KEEP_TAPE else []
         attrs["tape"] = int(bool(tape))
+        attrs["skip_dx"] = int(not ctx.needs[0])  # X is a graph input: its product with W is not needed
         outs = ctx.emit(f"{cell.name}Grad", ins + dys + tape, n_out=len(cell.grad_outputs), domain=DOMAIN, **attrs)
         named = dict(zip(cell.grad_outputs, outs))
         result = [named["dX"], named["dW"], named["dR"], named["dB"], None, named["dH0"]]
@@ -377,7 +380,7 @@ def _register(cell: Cell):
         "float_attrs": floats, "__doc__": f"graphc.{cell.name}: ONNX {cell.name} plus mask and recurrent_mask."})
     register_op(cell.name, pattern=OPAQUE, domain=DOMAIN, schema=False)(variant)
     grad_cls = type(f"{cell.name}Grad", (_RecurrentGrad,), {
-        "cell": cell, "slots": cell.grad_inputs, "attr_defaults": {**defaults, "zero_output_for_mask": 0, "tape": 0},
+        "cell": cell, "slots": cell.grad_inputs, "attr_defaults": {**defaults, "zero_output_for_mask": 0, "tape": 0, "skip_dx": 0},
         "required_attrs": required, "num_inputs": (3, len(cell.grad_inputs)),
         "num_outputs": (len(cell.grad_outputs),) * 2, "float_attrs": floats,
         "__doc__": f"graphc.{cell.name}Grad(forward inputs, dY, dY_h[, dY_c]) -> {', '.join(cell.grad_outputs)}."})
@@ -429,6 +432,8 @@ class _RecurrentGrad(_Recurrent):
         cfg, x, ins, ws, lens_dtype = self._kernel_args(k, op, self.slots, grad=True)
         outs = dict(zip(self.cell.grad_outputs, k.outputs))
         tape = ins.pop("tape", None)
+        if op.attrs.get("skip_dx"):
+            outs.pop("dX")
         RecurrentKernel(k, cfg, x, ins, outs, ws, grad=True, lens_dtype=lens_dtype, tape=tape).emit_backward()
 
     grad = None

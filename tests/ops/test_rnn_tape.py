@@ -21,7 +21,7 @@ from test_grad_rnn import GATES, MASK, N_OUT, grad_inputs
 N_BASE = {"RNN": 6, "GRU": 6, "LSTM": 8}
 
 
-def _graph(cell, ins, attrs, keep_tape, n_out=None):
+def _graph(cell, ins, attrs, keep_tape, n_out=None, with_x=True):
     """loss = sum_k sum(out_k * r_k); outputs: the forward outputs, then d loss / d every float input
     but the masks. Returns (graph, feeds, forward op)."""
     rnn_ops.KEEP_TAPE = keep_tape
@@ -38,7 +38,7 @@ def _graph(cell, ins, attrs, keep_tape, n_out=None):
         terms = [b.op("ReduceSum", [b.op("Mul", [o, b.const(rng.standard_normal(b.type(o).shape))])], keepdims=0)
                  for o in outs]
         loss = terms[0] if len(terms) == 1 else b.op("Sum", terms)
-        wrt = [n for i, n in enumerate(names) if n is not None and i < n_base and i != 4]
+        wrt = [n for i, n in enumerate(names) if n is not None and i < n_base and i != 4 and (with_x or i)]
         grads = autodiff(b.g, loss, wrt)
         b.output(*outs, *[grads[n] for n in wrt])
     finally:
@@ -158,3 +158,23 @@ def test_keras_training_graph_keeps_tape_inference_does_not():
     assert len(infer) == 1 and not infer[0].attrs.get("tape")
     np.testing.assert_array_equal(m.predict(x, verbose=0), m.predict(x, verbose=0))
     assert not np.array_equal(m.predict(x, verbose=0), p0)  # trained: the weights moved
+
+
+@pytest.mark.parametrize("cell,attrs,opts", [CASES[i] for i in (0, 4, 9)], ids=[IDS[i] for i in (0, 4, 9)])
+def test_skip_dx(cell, attrs, opts):
+    """When no gradient flows to X (a graph input), the gradient op skips dX (skip_dx=1); every other
+    gradient is unchanged."""
+    ins = _inputs(cell, opts, seed=6)
+    attrs = dict(hidden_size=3, **attrs)
+    g_all, feeds, _ = _graph(cell, ins, attrs, keep_tape=True)
+    g_nox, _, _ = _graph(cell, ins, attrs, keep_tape=True, with_x=False)
+    skips = [op.attrs.get("skip_dx") for g in (g_all, g_nox) for op in g.ops()
+             if registry.is_op(op, f"{cell}Grad", "graphc")]
+    assert skips == [0, 1]
+    got = graphc.compile(g_nox).run(feeds)
+    want = graphc.compile(g_all).run(feeds)
+    n_fwd = N_OUT[cell]
+    want = want[:n_fwd] + want[n_fwd + 1:]  # without dX
+    assert len(got) == len(want)
+    for k, (a, b) in enumerate(zip(got, want)):
+        assert_close(a, b, rtol=1e-12, atol=1e-12, what=f"output {k}")

@@ -80,7 +80,8 @@ class RnnConfig:
 
 def tape_segments(cfg: RnnConfig):
     """Ordered (name, columns) of the tape of one direction: each segment holds T*B rows (row of
-    step t and batch row b as in X), one after the other. ``xw``: the gate pre-activations; ``thp``:
+    step t and batch row b as in X), one after the other. ``xw``: the gate pre-activations, or
+    their activations when ``keeps_activations(cfg)``; ``thp``:
     the state h_{t-1}; ``thm``: h_{t-1} * recurrent_mask; ``tcp``: LSTM's c_{t-1}; GRU's ``trh``
     (r * h_{t-1}, linear_before_reset=0) or ``thr`` (h_{t-1} R_h^T + Rb_h, linear_before_reset=1)."""
     H = cfg.hidden
@@ -92,6 +93,13 @@ def tape_segments(cfg: RnnConfig):
     if cfg.cell == "GRU":
         seg.append(("trh", H) if cfg.gru_split else ("thr", H))
     return seg
+
+
+def keeps_activations(cfg: RnnConfig):
+    """Whether the tape holds the gates' activations instead of their pre-activations: when every
+    activation is sigmoid or tanh (derivatives from their values) and there is no clip (whose
+    mask needs the pre-activation). The backward pass then evaluates no gate activation again."""
+    return cfg.clip is None and all(a[0] in ("sigmoid", "tanh") for acts in cfg.acts for a in acts)
 
 
 def tape_width(cfg: RnnConfig):
@@ -197,6 +205,7 @@ class RecurrentKernel:
         self.k, self.b, self.cfg, self.grad = k, k.b, cfg, grad
         self.tape = tape  # the tape output (forward) or input (backward), or None
         self.record = grad or tape is not None  # the forward loop writes the tape
+        self.post = keeps_activations(cfg)
         self.lens_type = ir.IntType(64 if lens_dtype == "int64" else 32)
         self.dtype = x_type.dtype
         self.s = k.scalar(self.dtype)
@@ -471,7 +480,9 @@ class RecurrentKernel:
         xrow = imul(b, row, GH)
         trow = iadd(b, imul(b, row, H), j)
 
-        def keep(g, v):  # the tape: pre-activations replace XW in place
+        def keep(g, v, y):  # the tape: pre-activations v (or activations y) replace XW in place
+            if self.post:
+                v = y
             if self.record:
                 self.st(v, ws["xw"], iadd(b, xrow, iadd(b, const(g * H), j)))
 
@@ -481,13 +492,13 @@ class RecurrentKernel:
                 self.st(self.ld(hsrc, sidx), ws["thm"], trow)
         if cfg.cell == "RNN":
             a = self.preact(bb, j, row, 0)
-            keep(0, a)
             hn = self.f(d, 0, a)
+            keep(0, a, hn)
         elif cfg.cell == "GRU":
             az, ar = self.preact(bb, j, row, 0), self.preact(bb, j, row, 1)
             z, r = self.f(d, 0, az), self.f(d, 0, ar)
-            keep(0, az)
-            keep(1, ar)
+            keep(0, az, z)
+            keep(1, ar, r)
             if cfg.linear_before_reset:
                 ah = s.add(self.ld(ws["xw"], iadd(b, xrow, iadd(b, const(2 * H), j))),
                            self.ld(ws["bias"], iadd(b, const(2 * H), j)))
@@ -502,8 +513,8 @@ class RecurrentKernel:
                 ah = pre = self.preact(bb, j, row, 2)
                 if self.record:
                     self.st(self.ld(ws["rh"], sidx), ws["trh"], trow)
-            keep(2, ah)
             hh = self.f(d, 1, pre)
+            keep(2, ah, hh)
             hn = s.add(s.mul(s.sub(1.0, z), hh), s.mul(z, hp))
         else:  # LSTM, gates i, o, f, c
             cp = self.ld(ws["c"], sidx)
@@ -522,8 +533,8 @@ class RecurrentKernel:
                 ao = s.fma(po, cn, ao)
             o = self.f(d, 0, ao)
             hn = s.mul(o, act_value(s, cfg.acts[d][2], cn))  # h(C) is never clipped (as onnxruntime)
-            for g, v in ((0, ai), (1, ao), (2, af), (3, ac)):
-                keep(g, v)
+            for g, v, y in ((0, ai, i), (1, ao, o), (2, af, fg), (3, ac, ct)):
+                keep(g, v, y)
             self.st(cn, ws["c"], sidx)
         self.st(hn, ws["h"], sidx)
         Y = self.outs.get("Y")
@@ -613,8 +624,9 @@ class RecurrentKernel:
                         self.st(self.ld(ws["drs"], iadd(b, imul(b, bb, GH), j)), ws["drt"], iadd(b, imul(b, row, GH), j))
         # whole-sequence products
         X, W = self.ins["X"], self.ins["W"]
-        self.call_gemm(self.TB, self.cI, self.cGH, ws["da"], self.cGH, const(1), self.gep(W, const(d * GH * I)), self.cI,
-                       const(1), o["dX"], self.cI, beta=1.0 if d else 0.0)
+        if "dX" in o:  # absent: the op's skip_dx (no gradient flows to X)
+            self.call_gemm(self.TB, self.cI, self.cGH, ws["da"], self.cGH, const(1), self.gep(W, const(d * GH * I)),
+                           self.cI, const(1), o["dX"], self.cI, beta=1.0 if d else 0.0)
         self.call_gemm(self.cGH, self.cI, self.TB, ws["da"], const(1), self.cGH, X, self.cI, const(1),
                        self.gep(o["dW"], const(d * GH * I)), self.cI)
         dR_d = self.gep(o["dR"], const(d * GH * H))
@@ -651,11 +663,10 @@ class RecurrentKernel:
             hm_tape = ws.get("thm", ws["thp"])
             with for_range(b, const(H), name="rj") as j:
                 idx = iadd(b, imul(b, bb, H), j)
-                ar = self.ld(ws["xw"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
-                r = self.f(d, 0, ar)
+                r, dr = self.gate(d, 0, self.ld(ws["xw"], iadd(b, imul(b, row, GH), iadd(b, const(H), j))))
                 drh = self.ld(ws["drh"], idx)
                 hm = self.ld(hm_tape, iadd(b, imul(b, row, H), j))
-                dar = s.select(on, s.mul(s.mul(drh, hm), self.df(d, 0, ar, r)), 0.0)
+                dar = s.select(on, s.mul(s.mul(drh, hm), dr), 0.0)
                 self.st(dar, ws["drs"], iadd(b, imul(b, bb, GH), iadd(b, const(H), j)))
                 with b.if_then(on):
                     self.st(dar, ws["da"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
@@ -664,6 +675,14 @@ class RecurrentKernel:
         with for_range(b, self.B, name="rb") as bb:
             active, _, t, row = self.step_info(d, step, bb)
             self.row_helper("gru_dr", d, body, bb, row, b.zext(active, I64))
+
+    def gate(self, d, i, v):
+        """(activation, derivative) of gate value ``v`` read from the tape under activation i."""
+        act = self.cfg.acts[d][i]
+        if self.post:
+            return v, act_deriv(self.s, act, v, v)
+        y = self.f(d, i, v)
+        return y, self.df(d, i, v, y)
 
     def cell_row_backward(self, d, bb, t, row):
         with for_range(self.b, const(self.cfg.hidden), name="j") as j:
@@ -689,41 +708,39 @@ class RecurrentKernel:
             self.st(v if rec is None else rec, ws["drs"], iadd(b, imul(b, bb, GH), col))
 
         if cfg.cell == "RNN":
-            x = a(0)
-            put(0, s.mul(dh, self.df(d, 0, x, self.f(d, 0, x))))
+            put(0, s.mul(dh, self.gate(d, 0, a(0))[1]))
             self.st(s.c(0.0), ws["dh"], sidx)
         elif cfg.cell == "GRU":
-            az, ar, ah = a(0), a(1), a(2)
-            z = self.f(d, 0, az)
+            z, dz = self.gate(d, 0, a(0))
             hp = self.ld(ws["thp"], trow)
             if cfg.linear_before_reset:
-                r = self.f(d, 0, ar)
+                r, dr = self.gate(d, 0, a(1))
                 hrh = self.ld(ws["thr"], trow)
-                pre = s.add(ah, s.mul(r, hrh))
+            if self.post:  # the tape holds the candidate's activation
+                hh, dhh = self.gate(d, 1, a(2))
             else:
-                pre = ah
-            hh = self.f(d, 1, pre)
-            dpre = s.mul(s.mul(dh, s.sub(1.0, z)), self.df(d, 1, pre, hh))
-            daz = s.mul(s.mul(dh, s.sub(hp, hh)), self.df(d, 0, az, z))
+                pre = s.add(a(2), s.mul(r, hrh)) if cfg.linear_before_reset else a(2)
+                hh, dhh = self.gate(d, 1, pre)
+            dpre = s.mul(s.mul(dh, s.sub(1.0, z)), dhh)
+            daz = s.mul(s.mul(dh, s.sub(hp, hh)), dz)
             put(0, daz)
             self.st(s.mul(dh, z), ws["dh"], sidx)
             if cfg.linear_before_reset:
-                put(1, s.mul(s.mul(dpre, hrh), self.df(d, 0, ar, r)))
+                put(1, s.mul(s.mul(dpre, hrh), dr))
                 put(2, dpre, s.mul(dpre, r))
             else:
                 put(2, dpre)  # the reset gate's share follows in gru_reset_backward
         else:  # LSTM
             dc = self.ld(ws["dc"], sidx)
             cp = self.ld(ws["tcp"], trow)
-            ai, ao, af, ac = a(0), a(1), a(2), a(3)
             pi, po, pf = (self.peephole(d, g, j) for g in range(3))
-            i = self.f(d, 0, ai)
-            fg = s.sub(1.0, i) if cfg.input_forget else self.f(d, 0, af)
-            ct = self.f(d, 1, ac)
+            i, dig = self.gate(d, 0, a(0))
+            fg, dfg = (s.sub(1.0, i), None) if cfg.input_forget else self.gate(d, 0, a(2))
+            ct, dct = self.gate(d, 1, a(3))
             cn = s.add(s.mul(fg, cp), s.mul(i, ct))
-            o = self.f(d, 0, ao)
+            o, dog = self.gate(d, 0, a(1))
             hc = act_value(s, cfg.acts[d][2], cn)
-            dao = s.mul(s.mul(dh, hc), self.df(d, 0, ao, o))
+            dao = s.mul(s.mul(dh, hc), dog)
             dC = s.add(dc, s.mul(s.mul(dh, o), act_deriv(s, cfg.acts[d][2], cn, hc)))
             if po is not None:
                 dC = s.fma(dao, po, dC)
@@ -732,9 +749,9 @@ class RecurrentKernel:
                 di = s.sub(di, s.mul(dC, cp))
                 daf = s.c(0.0)
             else:
-                daf = s.mul(s.mul(dC, cp), self.df(d, 0, af, fg))
-            dai = s.mul(di, self.df(d, 0, ai, i))
-            dac = s.mul(s.mul(dC, i), self.df(d, 1, ac, ct))
+                daf = s.mul(s.mul(dC, cp), dfg)
+            dai = s.mul(di, dig)
+            dac = s.mul(s.mul(dC, i), dct)
             dcp = s.mul(dC, fg)
             if pi is not None:
                 dcp = s.fma(dai, pi, s.fma(daf, pf, dcp))

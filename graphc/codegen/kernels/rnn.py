@@ -106,6 +106,13 @@ def tape_width(cfg: RnnConfig):
     return sum(n for _, n in tape_segments(cfg))
 
 
+def separate_drt(cfg: RnnConfig):
+    """Whether the gradients of the recurrent products (``drt``) differ from those of the gate
+    pre-activations (``da``): only GRU with linear_before_reset=1, whose candidate's recurrent part
+    is multiplied by r. Otherwise BPTT reads ``da`` for both."""
+    return cfg.cell == "GRU" and cfg.linear_before_reset
+
+
 def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
     """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols). With ``tape``
     the tape is an output (forward) or input (backward) instead, and the backward kernel, which
@@ -125,7 +132,9 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
     if grad:
         if not tape:
             ws += [(n, (T, B, w)) for n, w in tape_segments(cfg) if n != "xw"]
-        ws += [("da", (T, B, GH)), ("drt", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
+        ws += [("da", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
+        if separate_drt(cfg):
+            ws.append(("drt", (T, B, GH)))
         if cfg.cell == "LSTM":
             ws.append(("dc", (B, H)))
         if cfg.gru_split:
@@ -568,7 +577,8 @@ class RecurrentKernel:
         if self.may_skip:  # otherwise every row is written by its step
             rows_gh = imul(b, self.TB, GH)
             self.fill(ws["da"], rows_gh)
-            self.fill(ws["drt"], rows_gh)
+            if "drt" in ws:
+                self.fill(ws["drt"], rows_gh)
         if self.tape is None:
             self.run_forward(d)  # recompute this direction, recording the tapes
         else:
@@ -620,8 +630,10 @@ class RecurrentKernel:
                         if rm is not None:
                             g = s.mul(g, self.ld(rm, iadd(b, moff, j)))
                         self.st(s.add(self.ld(ws["dh"], idx), g), ws["dh"], idx)
-                    with for_range(b, const(GH), name="cg") as j:
-                        self.st(self.ld(ws["drs"], iadd(b, imul(b, bb, GH), j)), ws["drt"], iadd(b, imul(b, row, GH), j))
+                    if "drt" in ws:
+                        with for_range(b, const(GH), name="cg") as j:
+                            self.st(self.ld(ws["drs"], iadd(b, imul(b, bb, GH), j)), ws["drt"],
+                                    iadd(b, imul(b, row, GH), j))
         # whole-sequence products
         X, W = self.ins["X"], self.ins["W"]
         if "dX" in o:  # absent: the op's skip_dx (no gradient flows to X)
@@ -630,16 +642,17 @@ class RecurrentKernel:
         self.call_gemm(self.cGH, self.cI, self.TB, ws["da"], const(1), self.cGH, X, self.cI, const(1),
                        self.gep(o["dW"], const(d * GH * I)), self.cI)
         dR_d = self.gep(o["dR"], const(d * GH * H))
-        self.call_gemm(self.cNR, self.cH, self.TB, ws["drt"], const(1), self.cGH, hm_tape, self.cH, const(1), dR_d,
+        drt = ws.get("drt", ws["da"])
+        self.call_gemm(self.cNR, self.cH, self.TB, drt, const(1), self.cGH, hm_tape, self.cH, const(1), dR_d,
                        self.cH)
         if cfg.gru_split:
-            self.call_gemm(self.cH, self.cH, self.TB, self.gep(ws["drt"], const(2 * H)), const(1), self.cGH, ws["trh"],
+            self.call_gemm(self.cH, self.cH, self.TB, self.gep(drt, const(2 * H)), const(1), self.cGH, ws["trh"],
                            self.cH, const(1), self.gep(dR_d, const(2 * H * H)), self.cH)
         dB = o["dB"]
         with for_range(b, const(2 * GH), name="zb") as g:
             self.st(s.c(0.0), dB, iadd(b, const(2 * d * GH), g))
         with for_range(b, self.TB, name="sb") as r:
-            for src, off in ((ws["da"], 2 * d * GH), (ws["drt"], 2 * d * GH + GH)):
+            for src, off in ((ws["da"], 2 * d * GH), (drt, 2 * d * GH + GH)):
                 with for_range(b, const(GH), name="sg") as g:
                     idx = iadd(b, const(off), g)
                     self.st(s.add(self.ld(dB, idx), self.ld(src, iadd(b, imul(b, r, GH), g))), dB, idx)

@@ -135,6 +135,8 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
         ws += [("da", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
         if separate_drt(cfg):
             ws.append(("drt", (T, B, GH)))
+        if cfg.input_size < GH:  # dW^T = X^T da: the GEMM's wide side is then GH (narrow N wastes tile columns)
+            ws.append(("dwt", (cfg.input_size * GH,)))
         if cfg.cell == "LSTM":
             ws.append(("dc", (B, H)))
         if cfg.gru_split:
@@ -639,8 +641,15 @@ class RecurrentKernel:
         if "dX" in o:  # absent: the op's skip_dx (no gradient flows to X)
             self.call_gemm(self.TB, self.cI, self.cGH, ws["da"], self.cGH, const(1), self.gep(W, const(d * GH * I)),
                            self.cI, const(1), o["dX"], self.cI, beta=1.0 if d else 0.0)
-        self.call_gemm(self.cGH, self.cI, self.TB, ws["da"], const(1), self.cGH, X, self.cI, const(1),
-                       self.gep(o["dW"], const(d * GH * I)), self.cI)
+        dW_d = self.gep(o["dW"], const(d * GH * I))
+        if "dwt" in ws:
+            self.call_gemm(self.cI, self.cGH, self.TB, X, const(1), self.cI, ws["da"], self.cGH, const(1), ws["dwt"],
+                           self.cGH)
+            with for_range(b, const(GH), name="wg") as g:
+                with for_range(b, const(I), name="wi") as i:
+                    self.st(self.ld(ws["dwt"], iadd(b, imul(b, i, GH), g)), dW_d, iadd(b, imul(b, g, I), i))
+        else:
+            self.call_gemm(self.cGH, self.cI, self.TB, ws["da"], const(1), self.cGH, X, self.cI, const(1), dW_d, self.cI)
         dR_d = self.gep(o["dR"], const(d * GH * H))
         drt = ws.get("drt", ws["da"])
         self.call_gemm(self.cNR, self.cH, self.TB, drt, const(1), self.cGH, hm_tape, self.cH, const(1), dR_d,

@@ -263,16 +263,17 @@ class RecurrentKernel:
         self.b.store(v, self.gep(ptr, idx))
 
     def row_helper(self, tag, d, body, *ints):
-        """Emit ``body(*ints)`` (the pointwise work of one batch row at one step) as a module-level
-        helper and call it. The helper takes T, B, the direction and ``ints`` as arguments and every
-        buffer as a pointer, so directions with the same activations, and the forward and backward
-        kernels of one op, share it: LLVM optimizes each cell's math once, which bounds compile time."""
+        """Emit ``body(*ints)`` (the pointwise work of every batch row at one step: a loop over the
+        rows, so constants stay in registers across rows) as a module-level helper and call it. The
+        helper takes T, B, the direction and ``ints`` as arguments and every buffer as a pointer, so
+        directions with the same activations and time direction share it: LLVM optimizes each
+        cell's math once, which bounds compile time."""
         cfg = self.cfg
         bufs = [("in", n, p) for n, p in sorted(self.ins.items())] + \
             [("out", n, p) for n, p in sorted(self.outs.items())] + [("ws", n, p) for n, p in sorted(self.ws.items())]
         key = repr((tag, cfg.cell, cfg.hidden, cfg.input_size, cfg.directions, cfg.layout, cfg.clip,
-                    cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], self.grad,
-                    self.record, self.dtype, [(kind, n) for kind, n, _ in bufs]))
+                    cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], cfg.reverse[d],
+                    self.grad, self.record, self.dtype, [(kind, n) for kind, n, _ in bufs]))
         name = f"gc_rnn_{tag}_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         n_int = 3 + len(ints)
         ftype = ir.FunctionType(ir.VoidType(), [I64] * n_int + [PTR] * len(bufs))
@@ -421,21 +422,7 @@ class RecurrentKernel:
                            ws["hr"], self.cGH)
             if cfg.gru_split:
                 self.gru_reset_product(d, step, hsrc)
-            with for_range(b, self.B, name="bb") as bb:
-                active, valid, t, row = self.step_info(d, step, bb)
-                with b.if_else(active) as (then, otherwise):
-                    with then:
-                        self.row_helper("fwd", d, lambda bb_, t_, row_: self.cell_row_forward(d, bb_, t_, row_),
-                                        bb, t, row)
-                    with otherwise:
-                        Y = self.outs.get("Y")
-                        if Y is not None:
-                            masked = b.and_(valid, b.not_(active))
-                            with b.if_then(masked):
-                                ybase = self.y_base(t, self.dv, bb)
-                                with for_range(b, const(H), name="mj") as j:
-                                    v = s.c(0.0) if cfg.zero_output_for_mask else self.ld(ws["h"], iadd(b, imul(b, bb, H), j))
-                                    self.st(v, Y, iadd(b, ybase, j))
+            self.row_helper("fwd", d, lambda step_: self.forward_rows(d, step_), step)
         for name, buf in (("Y_h", "h"), ("Y_c", "c")):
             out = self.outs.get(name)
             if out is None:
@@ -447,22 +434,43 @@ class RecurrentKernel:
                     v = s.select(empty, 0.0, self.ld(ws[buf], iadd(b, imul(b, bb, H), j)))
                     self.st(v, out, iadd(b, base, j))
 
+    def forward_rows(self, d, step):
+        """One step of every batch row: the cell where the row is active, else the masked output."""
+        b, cfg, s, ws, H = self.b, self.cfg, self.s, self.ws, self.cfg.hidden
+        with for_range(b, self.B, name="bb") as bb:
+            active, valid, t, row = self.step_info(d, step, bb)
+            with b.if_else(active) as (then, otherwise):
+                with then:
+                    self.cell_row_forward(d, bb, t, row)
+                with otherwise:
+                    Y = self.outs.get("Y")
+                    if Y is not None:
+                        masked = b.and_(valid, b.not_(active))
+                        with b.if_then(masked):
+                            ybase = self.y_base(t, self.dv, bb)
+                            with for_range(b, const(H), name="mj") as j:
+                                v = s.c(0.0) if cfg.zero_output_for_mask else self.ld(ws["h"], iadd(b, imul(b, bb, H), j))
+                                self.st(v, Y, iadd(b, ybase, j))
+
+    def each_row(self, d, step, body):
+        """``body(bb, row, active)`` for every batch row at loop step ``step`` (inside a helper)."""
+        with for_range(self.b, self.B, name="rb") as bb:
+            active, _, t, row = self.step_info(d, step, bb)
+            body(bb, row, active)
+
     def gru_reset_product(self, d, step, hsrc):
         """GRU (linear_before_reset=0): rh = r * h for every row, then hr_h = rh R_h^T."""
         b, ws, H = self.b, self.ws, self.cfg.hidden
 
-        def body(bb, row, active):
+        def body(bb, row, on):
             b, s = self.b, self.s
-            on = b.icmp_signed("!=", active, const(0))
             src = self.ws.get("hm", self.ws["h"])
             with for_range(b, const(H), name="rj") as j:
                 r = self.f(d, 0, self.preact(bb, j, row, 1))
                 hv = self.ld(src, iadd(b, imul(b, bb, H), j))
                 self.st(s.select(on, s.mul(r, hv), 0.0), self.ws["rh"], iadd(b, imul(b, bb, H), j))
 
-        with for_range(b, self.B, name="rb") as bb:
-            active, _, t, row = self.step_info(d, step, bb)
-            self.row_helper("gru_r", d, body, bb, row, b.zext(active, I64))
+        self.row_helper("gru_r", d, lambda step_: self.each_row(d, step_, body), step)
         self.call_gemm(self.B, self.cH, self.cH, ws["rh"], self.cH, const(1), self.gep(ws["rt"], const(2 * H)), self.cGH,
                        const(1), self.gep(ws["hr"], const(2 * H)), self.cGH)
 
@@ -601,21 +609,7 @@ class RecurrentKernel:
         dY = self.ins.get("dY")
         with for_range(b, self.T, name="bstep") as back:
             step = b.sub(b.sub(self.T, const(1)), back)
-            with for_range(b, self.B, name="bb") as bb:
-                active, valid, t, row = self.step_info(d, step, bb)
-                with b.if_else(active) as (then, otherwise):
-                    with then:
-                        self.row_helper("bwd", d, lambda bb_, t_, row_: self.cell_row_backward(d, bb_, t_, row_),
-                                        bb, t, row)
-                    with otherwise:
-                        with for_range(b, const(GH), name="zj") as j:
-                            self.st(s.c(0.0), ws["drs"], iadd(b, imul(b, bb, GH), j))
-                        if dY is not None and not cfg.zero_output_for_mask and self.ins.get("mask") is not None:
-                            with b.if_then(b.and_(valid, b.not_(active))):  # Y[t] = h[t-1]
-                                ybase = self.y_base(t, self.dv, bb)
-                                with for_range(b, const(H), name="mj") as j:
-                                    idx = iadd(b, imul(b, bb, H), j)
-                                    self.st(s.add(self.ld(ws["dh"], idx), self.ld(dY, iadd(b, ybase, j))), ws["dh"], idx)
+            self.row_helper("bwd", d, lambda step_: self.backward_rows(d, step_), step)
             if cfg.gru_split:
                 self.gru_reset_backward(d, step, R_d)
             self.call_gemm(self.B, self.cH, self.cNR, ws["drs"], self.cGH, const(1), R_d, self.cH, const(1),
@@ -673,15 +667,34 @@ class RecurrentKernel:
                 with for_range(b, const(H), name="hj") as j:
                     self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), o[name], iadd(b, base, j))
 
+    def backward_rows(self, d, step):
+        """The backward cell of every active batch row at loop step ``step``; inactive rows pass no
+        gradient to the recurrent product, and a masked step's output was the previous state."""
+        b, cfg, s, ws, H, GH = self.b, self.cfg, self.s, self.ws, self.cfg.hidden, self.cfg.gh
+        dY = self.ins.get("dY")
+        with for_range(b, self.B, name="bb") as bb:
+            active, valid, t, row = self.step_info(d, step, bb)
+            with b.if_else(active) as (then, otherwise):
+                with then:
+                    self.cell_row_backward(d, bb, t, row)
+                with otherwise:
+                    with for_range(b, const(GH), name="zj") as j:
+                        self.st(s.c(0.0), ws["drs"], iadd(b, imul(b, bb, GH), j))
+                    if dY is not None and not cfg.zero_output_for_mask and self.ins.get("mask") is not None:
+                        with b.if_then(b.and_(valid, b.not_(active))):  # Y[t] = h[t-1]
+                            ybase = self.y_base(t, self.dv, bb)
+                            with for_range(b, const(H), name="mj") as j:
+                                idx = iadd(b, imul(b, bb, H), j)
+                                self.st(s.add(self.ld(ws["dh"], idx), self.ld(dY, iadd(b, ybase, j))), ws["dh"], idx)
+
     def gru_reset_backward(self, d, step, R_d):
         """GRU (linear_before_reset=0): d(rh) = dpre_h R_h, then the reset gate's gradient and rh's share of dh."""
         b, ws, H, GH = self.b, self.ws, self.cfg.hidden, self.cfg.gh
         self.call_gemm(self.B, self.cH, self.cH, self.gep(ws["drs"], const(2 * H)), self.cGH, const(1),
                        self.gep(R_d, const(2 * H * H)), self.cH, const(1), ws["drh"], self.cH)
 
-        def body(bb, row, active):
+        def body(bb, row, on):
             b, s, ws = self.b, self.s, self.ws
-            on = b.icmp_signed("!=", active, const(0))
             hm_tape = ws.get("thm", ws["thp"])
             with for_range(b, const(H), name="rj") as j:
                 idx = iadd(b, imul(b, bb, H), j)
@@ -694,9 +707,7 @@ class RecurrentKernel:
                     self.st(dar, ws["da"], iadd(b, imul(b, row, GH), iadd(b, const(H), j)))
                 self.st(s.select(on, s.mul(drh, r), 0.0), ws["drh"], idx)
 
-        with for_range(b, self.B, name="rb") as bb:
-            active, _, t, row = self.step_info(d, step, bb)
-            self.row_helper("gru_dr", d, body, bb, row, b.zext(active, I64))
+        self.row_helper("gru_dr", d, lambda step_: self.each_row(d, step_, body), step)
 
     def gate(self, d, i, v):
         """(activation, derivative) of gate value ``v`` read from the tape under activation i."""

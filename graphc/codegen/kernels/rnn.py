@@ -229,6 +229,7 @@ class RecurrentKernel:
         self.cH, self.cGH, self.cI, self.cNR = (opaque(b, const(v)) for v in (H, GH, I, cfg.nrec * H))
         self.TB = imul(b, self.T, self.B)
         self.dv = const(0)
+        self.hr_fused = False  # per direction: see run_forward
         # rows can be skipped (sequence_lens, mask): tape and gradient rows of skipped steps are zeroed first
         self.may_skip = cfg.has("sequence_lens") or cfg.has("mask")
 
@@ -273,7 +274,7 @@ class RecurrentKernel:
             [("out", n, p) for n, p in sorted(self.outs.items())] + [("ws", n, p) for n, p in sorted(self.ws.items())]
         key = repr((tag, cfg.cell, cfg.hidden, cfg.input_size, cfg.directions, cfg.layout, cfg.clip,
                     cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], cfg.reverse[d],
-                    self.grad, self.record, self.dtype, [(kind, n) for kind, n, _ in bufs]))
+                    self.grad, self.record, self.hr_fused, self.dtype, [(kind, n) for kind, n, _ in bufs]))
         name = f"gc_rnn_{tag}_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         n_int = 3 + len(ints)
         ftype = ir.FunctionType(ir.VoidType(), [I64] * n_int + [PTR] * len(bufs))
@@ -410,16 +411,28 @@ class RecurrentKernel:
 
     def run_forward(self, d):
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
-        H = cfg.hidden
+        H, GH = cfg.hidden, cfg.gh
         self.dv = const(d)
+        # RNN/LSTM: the recurrent product accumulates into XW's rows of the step when they all share
+        # one time index (not so for a reverse direction with sequence_lens)
+        self.hr_fused = cfg.cell != "GRU" and not (cfg.reverse[d] and cfg.has("sequence_lens"))
         if self.record:
             self.use_tape(d)
             self.clear_tape()
         self.prologue(d)
         with for_range(b, self.T, name="step") as step:
             hsrc = self.h_for_gemm(d)
-            self.call_gemm(self.B, self.cNR, self.cH, hsrc, self.cH, const(1), ws["rt"], self.cGH, const(1),
-                           ws["hr"], self.cGH)
+            if self.hr_fused:  # XW[t] += h R^T: every row of the step reads XW's rows of the same t
+                t = b.sub(b.sub(self.T, const(1)), step) if cfg.reverse[d] else step
+                if cfg.layout:
+                    xw_t, ld = self.gep(ws["xw"], imul(b, t, GH)), imul(b, self.T, GH)
+                else:
+                    xw_t, ld = self.gep(ws["xw"], imul(b, imul(b, t, self.B), GH)), self.cGH
+                self.call_gemm(self.B, self.cNR, self.cH, hsrc, self.cH, const(1), ws["rt"], self.cGH, const(1),
+                               xw_t, ld, beta=1.0)
+            else:
+                self.call_gemm(self.B, self.cNR, self.cH, hsrc, self.cH, const(1), ws["rt"], self.cGH, const(1),
+                               ws["hr"], self.cGH)
             if cfg.gru_split:
                 self.gru_reset_product(d, step, hsrc)
             self.row_helper("fwd", d, lambda step_: self.forward_rows(d, step_), step)
@@ -477,7 +490,9 @@ class RecurrentKernel:
     def preact(self, bb, j, row, g, with_bias=True):
         b, s, ws, H, GH = self.b, self.s, self.ws, self.cfg.hidden, self.cfg.gh
         col = iadd(b, const(g * H), j)
-        v = s.add(self.ld(ws["xw"], iadd(b, imul(b, row, GH), col)), self.ld(ws["hr"], iadd(b, imul(b, bb, GH), col)))
+        v = self.ld(ws["xw"], iadd(b, imul(b, row, GH), col))
+        if not self.hr_fused:
+            v = s.add(v, self.ld(ws["hr"], iadd(b, imul(b, bb, GH), col)))
         return s.add(v, self.ld(ws["bias"], col)) if with_bias else v
 
     def peephole(self, d, g, j):

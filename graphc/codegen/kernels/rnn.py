@@ -232,6 +232,9 @@ class RecurrentKernel:
         self.hr_fused = False  # per direction: see run_forward
         # rows can be skipped (sequence_lens, mask): tape and gradient rows of skipped steps are zeroed first
         self.may_skip = cfg.has("sequence_lens") or cfg.has("mask")
+        # RNN/LSTM BPTT with every row active each step: the state gradient is one GEMM from da's rows
+        # of the step straight into dh (no drs copy, no add loop)
+        self.dh_fused = grad and cfg.cell != "GRU" and not self.may_skip and not cfg.has("recurrent_mask")
 
     def use_tape(self, d):
         """Point the tape segments of direction d at the tape buffer (when there is one)."""
@@ -274,7 +277,7 @@ class RecurrentKernel:
             [("out", n, p) for n, p in sorted(self.outs.items())] + [("ws", n, p) for n, p in sorted(self.ws.items())]
         key = repr((tag, cfg.cell, cfg.hidden, cfg.input_size, cfg.directions, cfg.layout, cfg.clip,
                     cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], cfg.reverse[d],
-                    self.grad, self.record, self.hr_fused, self.dtype, [(kind, n) for kind, n, _ in bufs]))
+                    self.grad, self.record, self.hr_fused, self.dh_fused, self.dtype, [(kind, n) for kind, n, _ in bufs]))
         name = f"gc_rnn_{tag}_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         n_int = 3 + len(ints)
         ftype = ir.FunctionType(ir.VoidType(), [I64] * n_int + [PTR] * len(bufs))
@@ -627,24 +630,15 @@ class RecurrentKernel:
             self.row_helper("bwd", d, lambda step_: self.backward_rows(d, step_), step)
             if cfg.gru_split:
                 self.gru_reset_backward(d, step, R_d)
-            self.call_gemm(self.B, self.cH, self.cNR, ws["drs"], self.cGH, const(1), R_d, self.cH, const(1),
-                           ws["dhm"], self.cH)
-            with for_range(b, self.B, name="cb") as bb:
-                active, _, t, row = self.step_info(d, step, bb)
-                with b.if_then(active):
-                    moff = imul(b, iadd(b, imul(b, const(d), self.B), bb), H)
-                    with for_range(b, const(H), name="cj") as j:
-                        idx = iadd(b, imul(b, bb, H), j)
-                        g = self.ld(ws["dhm"], idx)
-                        if cfg.gru_split:
-                            g = s.add(g, self.ld(ws["drh"], idx))
-                        if rm is not None:
-                            g = s.mul(g, self.ld(rm, iadd(b, moff, j)))
-                        self.st(s.add(self.ld(ws["dh"], idx), g), ws["dh"], idx)
-                    if "drt" in ws:
-                        with for_range(b, const(GH), name="cg") as j:
-                            self.st(self.ld(ws["drs"], iadd(b, imul(b, bb, GH), j)), ws["drt"],
-                                    iadd(b, imul(b, row, GH), j))
+            if self.dh_fused:  # every row ran its cell (which consumed dh): dh = da[t] R
+                t = b.sub(b.sub(self.T, const(1)), step) if cfg.reverse[d] else step
+                if cfg.layout:
+                    da_t, lda = self.gep(ws["da"], imul(b, t, GH)), imul(b, self.T, GH)
+                else:
+                    da_t, lda = self.gep(ws["da"], imul(b, imul(b, t, self.B), GH)), self.cGH
+                self.call_gemm(self.B, self.cH, self.cNR, da_t, lda, const(1), R_d, self.cH, const(1), ws["dh"], self.cH)
+            else:
+                self.state_gradient_step(d, step, R_d)
         # whole-sequence products
         X, W = self.ins["X"], self.ins["W"]
         if "dX" in o:  # absent: the op's skip_dx (no gradient flows to X)
@@ -681,6 +675,29 @@ class RecurrentKernel:
                 base = self.state_base(d, bb)
                 with for_range(b, const(H), name="hj") as j:
                     self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), o[name], iadd(b, base, j))
+
+    def state_gradient_step(self, d, step, R_d):
+        """dh += (drs R) of each active row (times recurrent_mask; plus GRU's r*h share); drt rows."""
+        b, cfg, s, ws, H, GH = self.b, self.cfg, self.s, self.ws, self.cfg.hidden, self.cfg.gh
+        rm = self.ins.get("recurrent_mask")
+        self.call_gemm(self.B, self.cH, self.cNR, ws["drs"], self.cGH, const(1), R_d, self.cH, const(1),
+                       ws["dhm"], self.cH)
+        with for_range(b, self.B, name="cb") as bb:
+            active, _, t, row = self.step_info(d, step, bb)
+            with b.if_then(active):
+                moff = imul(b, iadd(b, imul(b, const(d), self.B), bb), H)
+                with for_range(b, const(H), name="cj") as j:
+                    idx = iadd(b, imul(b, bb, H), j)
+                    g = self.ld(ws["dhm"], idx)
+                    if cfg.gru_split:
+                        g = s.add(g, self.ld(ws["drh"], idx))
+                    if rm is not None:
+                        g = s.mul(g, self.ld(rm, iadd(b, moff, j)))
+                    self.st(s.add(self.ld(ws["dh"], idx), g), ws["dh"], idx)
+                if "drt" in ws:
+                    with for_range(b, const(GH), name="cg") as j:
+                        self.st(self.ld(ws["drs"], iadd(b, imul(b, bb, GH), j)), ws["drt"],
+                                iadd(b, imul(b, row, GH), j))
 
     def backward_rows(self, d, step):
         """The backward cell of every active batch row at loop step ``step``; inactive rows pass no
@@ -753,7 +770,8 @@ class RecurrentKernel:
         def put(g, v, rec=None):
             col = iadd(b, const(g * H), j)
             self.st(v, ws["da"], iadd(b, xrow, col))
-            self.st(v if rec is None else rec, ws["drs"], iadd(b, imul(b, bb, GH), col))
+            if not self.dh_fused:
+                self.st(v if rec is None else rec, ws["drs"], iadd(b, imul(b, bb, GH), col))
 
         if cfg.cell == "RNN":
             put(0, s.mul(dh, self.gate(d, 0, a(0))[1]))

@@ -29,7 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codegen.kernels.rnn import ACTIVATIONS, RecurrentKernel, RnnConfig, tape_width, workspace_shapes
+from ..codegen.kernels.rnn import RecurrentKernel, RnnConfig, tape_width, workspace_shapes
+from ..codegen.kernels.rnn_acts import ACTIVATIONS
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType
 from .registry import OPAQUE, OpDef, _schema_defaults, register_op

@@ -16,7 +16,7 @@ from graphc.ops import registry
 from graphc.ops import rnn as rnn_ops
 from graphc.passes.autodiff import autodiff
 from harness import assert_close, check_grad
-from test_grad_rnn import GATES, MASK, N_OUT, grad_inputs
+from test_grad_rnn import MASK, N_OUT, grad_inputs
 
 N_BASE = {"RNN": 6, "GRU": 6, "LSTM": 8}
 

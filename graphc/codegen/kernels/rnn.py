@@ -33,14 +33,7 @@ from ..loops import I64, const, for_range, iadd, imax, imin, imul
 from ..scalar import ScalarEmitter
 from .conv import opaque
 from .gemm import gemm_function
-
-# name -> (default alpha, default beta); None where the function takes no such parameter
-ACTIVATIONS = {
-    "tanh": (None, None), "sigmoid": (None, None), "relu": (None, None), "softsign": (None, None),
-    "softplus": (None, None), "hardsigmoid": (0.2, 0.5), "leakyrelu": (0.01, None), "elu": (1.0, None),
-    "affine": (1.0, 0.0), "thresholdedrelu": (1.0, None), "scaledtanh": (1.0, 1.0),
-}
-
+from .rnn_acts import act_deriv, act_value
 
 @dataclass(frozen=True)
 class RnnConfig:
@@ -142,67 +135,6 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
         if cfg.gru_split:
             ws.append(("drh", (B, H)))
     return ws
-
-
-# --- activations --------------------------------------------------------------------------------
-def act_value(s, act, x):
-    name, alpha, beta = act
-    if name == "tanh":
-        return s.tanh(x)
-    if name == "sigmoid":
-        return s.sigmoid(x)
-    if name == "relu":
-        return s.max(x, 0.0)
-    if name == "softsign":
-        return s.div(x, s.add(s.abs(x), 1.0))
-    if name == "softplus":
-        return s.softplus(x)
-    if name == "hardsigmoid":
-        return s.clip(s.fma(x, alpha, beta), 0.0, 1.0)
-    if name == "leakyrelu":
-        return s.select(s.cmp(">=", x, 0.0), x, s.mul(x, alpha))
-    if name == "elu":
-        return s.select(s.cmp(">=", x, 0.0), x, s.mul(s.expm1(x), alpha))
-    if name == "affine":
-        return s.fma(x, alpha, beta)
-    if name == "thresholdedrelu":
-        return s.select(s.cmp(">", x, alpha), x, 0.0)
-    if name == "scaledtanh":
-        return s.mul(s.tanh(s.mul(x, beta)), alpha)
-    raise ValueError(f"unknown activation {name!r}")
-
-
-def act_deriv(s, act, x, y=None):
-    """d act / dx at x; ``y`` (optional) is act(x), which tanh and sigmoid reuse."""
-    name, alpha, beta = act
-    if name == "tanh":
-        t = s.tanh(x) if y is None else y
-        return s.sub(1.0, s.mul(t, t))
-    if name == "sigmoid":
-        g = s.sigmoid(x) if y is None else y
-        return s.mul(g, s.sub(1.0, g))
-    if name == "relu":
-        return s.select(s.cmp(">", x, 0.0), 1.0, 0.0)
-    if name == "softsign":
-        d = s.add(s.abs(x), 1.0)
-        return s.div(1.0, s.mul(d, d))
-    if name == "softplus":
-        return s.sigmoid(x)
-    if name == "hardsigmoid":
-        y = s.fma(x, alpha, beta)
-        return s.select(s.b.and_(s.cmp(">", y, 0.0), s.cmp("<", y, 1.0)), alpha, 0.0)
-    if name == "leakyrelu":
-        return s.select(s.cmp(">=", x, 0.0), 1.0, alpha)
-    if name == "elu":
-        return s.select(s.cmp(">=", x, 0.0), 1.0, s.mul(s.exp(x), alpha))
-    if name == "affine":
-        return s.c(alpha)
-    if name == "thresholdedrelu":
-        return s.select(s.cmp(">", x, alpha), 1.0, 0.0)
-    if name == "scaledtanh":
-        t = s.tanh(s.mul(x, beta))
-        return s.mul(s.sub(1.0, s.mul(t, t)), alpha * beta)
-    raise ValueError(f"unknown activation {name!r}")
 
 
 class RecurrentKernel:
@@ -476,7 +408,7 @@ class RecurrentKernel:
 
     def gru_reset_product(self, d, step, hsrc):
         """GRU (linear_before_reset=0): rh = r * h for every row, then hr_h = rh R_h^T."""
-        b, ws, H = self.b, self.ws, self.cfg.hidden
+        ws, H = self.ws, self.cfg.hidden
 
         def body(bb, row, on):
             b, s = self.b, self.s
@@ -623,8 +555,6 @@ class RecurrentKernel:
                     v = s.c(0.0) if src is None else s.select(empty, 0.0, self.ld(src, iadd(b, base, j)))
                     self.st(v, ws[buf], iadd(b, imul(b, bb, H), j))
         R_d = self.gep(self.ins["R"], const(d * GH * H))
-        rm = self.ins.get("recurrent_mask")
-        dY = self.ins.get("dY")
         with for_range(b, self.T, name="bstep") as back:
             step = b.sub(b.sub(self.T, const(1)), back)
             self.row_helper("bwd", d, lambda step_: self.backward_rows(d, step_), step)
@@ -721,7 +651,7 @@ class RecurrentKernel:
 
     def gru_reset_backward(self, d, step, R_d):
         """GRU (linear_before_reset=0): d(rh) = dpre_h R_h, then the reset gate's gradient and rh's share of dh."""
-        b, ws, H, GH = self.b, self.ws, self.cfg.hidden, self.cfg.gh
+        ws, H, GH = self.ws, self.cfg.hidden, self.cfg.gh
         self.call_gemm(self.B, self.cH, self.cH, self.gep(ws["drs"], const(2 * H)), self.cGH, const(1),
                        self.gep(R_d, const(2 * H * H)), self.cH, const(1), ws["drh"], self.cH)
 

@@ -22,7 +22,7 @@ import numpy as np
 from ..codegen.kernels.conv import (emit_copy_rows, emit_fill_rows, emit_im2col, emit_transpose, for_batch_chunks,
                                     images_per_gemm, opaque)
 from ..codegen.kernels.conv_transpose import adjoint_workspace, emit_conv_adjoint
-from ..codegen.kernels.gemm import gemm_function
+from ..codegen.kernels.gemm import gemm_ep_function, gemm_function
 from ..codegen.loops import const, for_range, iadd, imul
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType
@@ -210,10 +210,18 @@ class Conv(OpDef):
         nb = images_per_gemm(p, kdim, mg)
         return [TensorType(x.dtype, (kdim * nb * p,)), TensorType(x.dtype, (mg * nb * p,))]
 
-    def emit(self, k, op):
+    epilogue_view = "channels"
+
+    def epilogue_ok(self, op, in_types, out_type):
+        """An elementwise epilogue runs on the output (N, M, positions): in the GEMM of a 1x1 conv,
+        while copying the unfolded product out otherwise."""
+        return True
+
+    def emit(self, k, op, epilogue=None, n_in=None):
         b = k.b
         x_t, w_t, y_t = k.in_types[0], k.in_types[1], k.out_types[0]
-        X, W, B = (k.slot_inputs() + [None])[:3]
+        n_in = len(k.inputs) if n_in is None else n_in
+        X, W, B = (k.slot_inputs()[:n_in] + [None])[:3]
         Y = k.outputs[0]
         dtype = y_t.dtype
         s = k.scalar(dtype)
@@ -227,15 +235,21 @@ class Conv(OpDef):
         gemm = gemm_function(k, dtype)
         P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))  # see opaque(): bounds compile time
         if self._pointwise(geo):  # Y_g = W_g X_g per image, no unfolding
+            ep_args = list(epilogue.args()) if epilogue is not None else []
             with for_range(b, k.dim(x_t, 0), name="n") as n:
                 with for_range(b, group, name="g") as gi:
                     ng = iadd(b, imul(b, n, group), gi)
                     yg = k.gep(Y, imul(b, ng, mg * p), dtype)
                     if B is not None:  # Y = bias, then GEMM accumulates (beta = 1)
                         emit_fill_rows(k, yg, k.gep(B, imul(b, gi, mg), dtype), MG, P, dtype)
-                    b.call(gemm, [MG, P, KD, k.gep(W, imul(b, gi, mg * kdim), dtype), KD, const(1),
-                                  k.gep(X, imul(b, ng, img_in), dtype), P, const(1), yg, P, s.c(1.0),
-                                  s.c(0.0 if B is None else 1.0)])
+                    args = [MG, P, KD, k.gep(W, imul(b, gi, mg * kdim), dtype), KD, const(1),
+                            k.gep(X, imul(b, ng, img_in), dtype), P, const(1), yg, P, s.c(1.0),
+                            s.c(0.0 if B is None else 1.0)]
+                    if epilogue is None:
+                        b.call(gemm, args)
+                    else:  # tiles of image n, channels from g * mg: rows are channels
+                        epilogue.set_base(imul(b, n, m * p))
+                        b.call(gemm_ep_function(k, dtype), args + ep_args + [imul(b, gi, mg), const(0)])
             b.ret_void()
             return
         col, tmp = k.workspace[0], k.workspace[1]
@@ -250,8 +264,13 @@ class Conv(OpDef):
                 bias = k.gep(B, imul(b, gi, mg), dtype) if B is not None else None
                 with for_range(b, cnt, name="o") as i:  # tmp[m, i*P + q] (+ bias[m]) -> Y[n0 + i, g, m, q]
                     ng = iadd(b, imul(b, iadd(b, n0, i), group), gi)
+                    finish = None
+                    if epilogue is not None:  # the fused elementwise chain, on the way out
+                        def finish(v, r, q, ng=ng, gi=gi):
+                            return epilogue.inline(v, iadd(b, imul(b, iadd(b, imul(b, ng, mg), r), p), q),
+                                                   iadd(b, imul(b, gi, mg), r))
                     emit_copy_rows(k, k.gep(tmp, imul(b, i, P), dtype), cols, k.gep(Y, imul(b, ng, mg * p), dtype), P,
-                                   MG, P, dtype, bias)
+                                   MG, P, dtype, bias, finish)
         b.ret_void()
 
     def grad(self, ctx, op, dys):

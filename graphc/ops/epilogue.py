@@ -8,7 +8,8 @@ input may broadcast). The op's outputs are the body's ``outputs``; when slot 0 (
 itself) is one of them it comes first.
 
 The producer's OpDef provides ``epilogue_ok(op, in_types, out_type)`` (whether its kernel can
-take an epilogue) and ``emit(k, op, epilogue, n_in)``.
+take an epilogue), ``emit(k, op, epilogue, n_in)`` and optionally ``epilogue_view`` ("matrix",
+the default, or "channels" for NCHW Conv: how extra inputs broadcast).
 """
 from __future__ import annotations
 
@@ -37,6 +38,10 @@ class WithEpilogue(OpDef):
         t = get(prod.op_type, prod.domain).infer_types(prod, in_types[:n], g)[0]
         return [TensorType(op.attrs["dtype"], t.shape) for _ in op.attrs["outputs"]]
 
+    def workspace(self, op, in_types):
+        prod = producer_op(op)
+        return get(prod.op_type, prod.domain).workspace(prod, in_types[:op.attrs["n_producer"]])
+
     def reference(self, op, *arrays):
         prod = producer_op(op)
         n = op.attrs["n_producer"]
@@ -48,5 +53,7 @@ class WithEpilogue(OpDef):
         prod = producer_op(op)
         n = op.attrs["n_producer"]
         raw_out = op.attrs["outputs"][0] == 0
-        ep = Epilogue(k, op.attrs, k.inputs[n:], k.in_types[n:], k.out_types, raw_out)
-        get(prod.op_type, prod.domain).emit(k, prod, epilogue=ep, n_in=n)
+        opdef = get(prod.op_type, prod.domain)
+        ep = Epilogue(k, op.attrs, k.inputs[n:], k.in_types[n:], k.out_types, raw_out,
+                      getattr(opdef, "epilogue_view", "matrix"))
+        opdef.emit(k, prod, epilogue=ep, n_in=n)

@@ -2,12 +2,12 @@
 
 Requires: a typed graph after fuse_elementwise (so a chain is one ``graphc.Fused`` op).
 Guarantees: an op whose registry pattern is OUT_EWISE_FUSABLE and whose OpDef accepts an
-epilogue (``epilogue_ok``: Gemm, 2-D MatMul), with an elementwise consumer (a ``graphc.Fused``
+epilogue (``epilogue_ok``: Gemm, 2-D MatMul, Conv), with an elementwise consumer (a ``graphc.Fused``
 op or one ELEMWISE/BROADCAST op with a ``scalar``) of the same output shape and dtype, becomes
 one ``graphc.WithEpilogue`` op: the bias, the activation (forward) or the activation's gradient
 mask (backward: ``ReluGrad(dY W^T, y)``) is computed on each finished GEMM tile while it is in
 cache. The consumer's other inputs must broadcast as a full tensor, a per-row or per-column
-vector or a scalar (codegen/kernels/epilogue.py). The product stays materialized (the
+vector (per-channel for Conv) or a scalar (codegen/kernels/epilogue.py). The product stays materialized (the
 op's first output) when anything else reads it; the graph stays acyclic (no other input of the
 consumer depends on the product); consumers that update a buffer in place are left alone.
 """
@@ -21,7 +21,7 @@ from ..ops import registry
 from ..ops.registry import BROADCAST, ELEMWISE, OUT_EWISE_FUSABLE
 
 
-def _consumer_ok(g, c, y, t):
+def _consumer_ok(g, c, y, t, view):
     """Whether ``c`` can run as the epilogue of the product ``y`` (type ``t``)."""
     opdef = registry.get(c.op_type, c.domain)
     if opdef.pattern not in (ELEMWISE, BROADCAST) or opdef.scalar is None:
@@ -35,7 +35,7 @@ def _consumer_ok(g, c, y, t):
         if v is None or v == y:
             continue
         vt = g.value(v).type
-        if vt.dtype != t.dtype or layout(vt.shape, t.shape) is None:
+        if vt.dtype != t.dtype or layout(vt.shape, t.shape, view) is None:
             return False
     return True
 
@@ -76,7 +76,7 @@ def _fuse_one(g, op):
     if not opdef.epilogue_ok(op, [g.value(v).type for v in ins], t):
         return False
     for c in g.consumers(y):
-        if not _consumer_ok(g, c, y, t):
+        if not _consumer_ok(g, c, y, t, getattr(opdef, "epilogue_view", "matrix")):
             continue
         extras = list(dict.fromkeys(v for v in g.op_inputs(c) if v is not None and v != y))
         # an extra input computed from the product would make the fused op its own ancestor

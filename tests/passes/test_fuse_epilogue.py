@@ -203,3 +203,46 @@ def test_the_dense_relu_dense_train_graph_has_no_elementwise_loop_between_gemms(
     for op in g.ops():
         if op.op_type == "Fused":
             assert "Relu" not in [s[0] for s in op.attrs["body"]]
+
+
+CONV_CASES = [  # (batch, channels in, size, channels out, kernel, group, stride)
+    (1, 3, 7, 13, 3, 1, 1), (3, 7, 13, 1, 1, 1, 1), (7, 4, 5, 6, 1, 2, 1), (2, 6, 31, 4, 3, 2, 2),
+    (13, 1, 3, 7, 3, 1, 1),
+    (256, 1, 28, 32, 3, 1, 1), (256, 32, 13, 64, 3, 1, 1), (256, 64, 5, 64, 3, 1, 1),  # the CNN's convs
+]
+
+
+def _conv_graph(n, c, h, m, kk, group, stride, keep_pre, act):
+    b = GraphBuilder()
+    x = b.input("x", "float32", ("N", c, h, h))
+    w = b.param("w", "float32", (m, c // group, kk, kk))
+    bias = b.param("bias", "float32", (m, 1, 1))
+    z = b.op("Conv", [x, w], name="conv", kernel_shape=[kk, kk], group=group, strides=[stride, stride])
+    z = b.op("Add", [z, bias], name="add")
+    y = b.op(act, [z], name="act")
+    b.output(*([y, z] if keep_pre else [y]))
+    fan_in = c // group * kk * kk
+    for v, scale in ((w, fan_in ** -0.5), (bias, 1.0)):
+        b.g.value(v).data = (scale * RNG.standard_normal(b.g.value(v).type.shape)).astype(np.float32)
+    return b.g
+
+
+@pytest.mark.parametrize("case", CONV_CASES)
+@pytest.mark.parametrize("threads", [1, 2])
+def test_conv_epilogue_matches_onnx_reference(case, threads, monkeypatch):
+    monkeypatch.setenv("GRAPHC_NUM_THREADS", str(threads))
+    n, c, h, m, kk, group, stride = case
+    act = "Relu" if n % 2 else "Sigmoid"
+    g = _conv_graph(n, c, h, m, kk, group, stride, keep_pre=(n == 7), act=act)
+    exe = graphc.compile(g)
+    from graphc.codegen.program import hoisted_ops
+    per_call = [op.op_type for op in exe.graph.ops() if op.name not in hoisted_ops(exe.graph)]
+    assert per_call == ["WithEpilogue"]  # (the bias folds into the Conv: its reshape is weight-only)
+    x = RNG.standard_normal((n, c, h, h)).astype(np.float32)
+    got = exe.run([x])
+    ref = _onnx_ref(g, {"x": x})
+    tol = 2e-6 * np.sqrt(c * kk * kk) * max(1.0, float(np.abs(ref[-1]).max()))
+    for a, r in zip(got, ref):
+        assert_close(a, r, rtol=1e-4, atol=tol)
+    for a, r in zip(got, graphc.compile(g, fuse=False).run([x])):
+        assert_close(a, r, rtol=1e-5, atol=1e-6)

@@ -82,8 +82,9 @@ def for_batch_chunks(k, n, nb):
         yield n0, imin(b, const(nb), b.sub(n, n0))
 
 
-def emit_copy_rows(k, src, lds, dst, ldd, rows, cols, dtype, bias=None):
-    """``dst[r * ldd + c] = src[r * lds + c] (+ bias[r])`` for r < rows, c < cols."""
+def emit_copy_rows(k, src, lds, dst, ldd, rows, cols, dtype, bias=None, finish=None):
+    """``dst[r * ldd + c] = src[r * lds + c] (+ bias[r])`` for r < rows, c < cols; with ``finish``,
+    ``dst[...] = finish(value, r, c)`` (a fused epilogue applied on the way out)."""
     b = k.b
     s = k.scalar(dtype)
     with for_range(b, rows, name="cr") as r:
@@ -91,7 +92,8 @@ def emit_copy_rows(k, src, lds, dst, ldd, rows, cols, dtype, bias=None):
         add = k.load(bias, r, dtype) if bias is not None else None
         with for_range(b, cols, name="cc") as c:
             v = k.load(src, iadd(b, srow, c), dtype)
-            k.store(s.add(v, add) if add is not None else v, dst, iadd(b, drow, c), dtype)
+            v = s.add(v, add) if add is not None else v
+            k.store(finish(v, r, c) if finish is not None else v, dst, iadd(b, drow, c), dtype)
 
 
 def emit_transpose(k, src, dst, rows, cols, dtype, add=False):

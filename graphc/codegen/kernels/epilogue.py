@@ -15,6 +15,12 @@ Each extra input is read with a layout relative to the (rows, cols) view of the 
 - ``scalar``: one element: ``0``.
 
 Anything else does not fuse (:func:`layout` returns None).
+
+The ``channels`` view (Conv, NCHW) sees each image as (channels, positions): a ``row`` input is
+per channel ((C, 1, 1) or (1, C, 1, 1), a Conv bias), ``full`` inputs are offset by the image
+(``set_base``), and the producer passes the channel as the row. Conv's unfolded path computes
+several images per GEMM into a workspace and applies the epilogue while copying the result out
+(:meth:`Epilogue.inline`), still one pass instead of two.
 """
 from __future__ import annotations
 
@@ -34,9 +40,10 @@ def _static(shape):
     return all(isinstance(d, int) for d in shape)
 
 
-def layout(in_shape, out_shape):
+def layout(in_shape, out_shape, view="matrix"):
     """How an input of ``in_shape`` broadcasts onto an output of ``out_shape`` seen as
-    (prod(leading dims), last dim): one of LAYOUTS, or None when it is none of them."""
+    (prod(leading dims), last dim) (``view="matrix"``) or as per-image (channels, positions)
+    (``view="channels"``): one of LAYOUTS, or None when it is none of them."""
     in_shape, out_shape = tuple(in_shape), tuple(out_shape)
     if len(in_shape) > len(out_shape) or not out_shape:
         return None
@@ -45,6 +52,9 @@ def layout(in_shape, out_shape):
         return "full"
     if _static(pad) and math.prod(pad) == 1:
         return "scalar"
+    if view == "channels":
+        ok = len(out_shape) > 2 and pad[1] == out_shape[1] and all(d == 1 for i, d in enumerate(pad) if i != 1)
+        return "row" if ok else None
     if all(d == 1 for d in pad[:-1]) and pad[-1] == out_shape[-1]:
         return "col"
     if pad[-1] == 1 and pad[:-1] == out_shape[:-1]:
@@ -67,28 +77,51 @@ class Epilogue:
     ``outs[1]``).
     """
 
-    def __init__(self, k, attrs, extras, extra_types, out_types, raw_out):
+    def __init__(self, k, attrs, extras, extra_types, out_types, raw_out, view="matrix"):
         self.k, self.dtype = k, attrs["dtype"]
         self.op = body_op(attrs, f"{k.fn.name}.ep")
         self.extras, self.outs, self.raw_out = list(extras), list(k.outputs[:len(out_types)]), raw_out
-        out_shape = out_types[0].shape
-        self.layouts = [layout(t.shape, out_shape) for t in extra_types]
+        out_t = out_types[0]
+        self.layouts = [layout(t.shape, out_t.shape, view) for t in extra_types]
         if None in self.layouts:
-            raise ValueError(f"{k.op.name}: an epilogue input does not broadcast onto {out_shape} as a row, column or scalar")
-        self.cols = k.dim(out_types[0], out_types[0].rank - 1)
+            raise ValueError(f"{k.op.name}: an epilogue input does not broadcast onto {out_t.shape} as a row, column or scalar")
+        # elements per row of the (rows, cols) view: the last dim, or an image's positions
+        self.cols = k.dim(out_t, out_t.rank - 1) if view == "matrix" else k.numel(out_t, 2)
+        self._data = self._st = None
+
+    def set_base(self, base):
+        """The element offset of ``full`` inputs and outputs for the next GEMM call (an image's start)."""
+        b = self.k.b
+        b.store(base, b.gep(self._data, [const(0, I32), const(len(self._st.elements) - 1, I32)], source_etype=self._st))
+
+    def inline(self, value, idx, row):
+        """Apply the body to ``value`` (the product at flat output index ``idx``, row/channel ``row``)
+        in the kernel itself: store every other output and return what ``outs[0]`` gets."""
+        b, k = self.k.b, self.k
+        ty = lltype(self.dtype)
+        s = ScalarEmitter(b, self.dtype)
+        from ...ops.registry import get
+        at = {"full": idx, "row": row, "scalar": const(0)}
+        xs = [value] + [b.load(b.gep(p, [at[lay]], source_etype=ty, inbounds=True), typ=ty)
+                        for p, lay in zip(self.extras, self.layouts)]
+        res = get("Fused", "graphc").scalar(s, self.op, *xs)
+        for v, p in zip(res[1:], self.outs[1:]):
+            b.store(v, b.gep(p, [idx], source_etype=ty, inbounds=True))
+        return res[0]
 
     def args(self):
         """``(ep, ep_data)`` for the GEMM call: the callback and a struct holding every pointer and
         the output's row length, filled in the kernel's entry block."""
         b = self.k.b
         ptrs = self.extras + self.outs[1:]
-        st = ir.LiteralStructType([PTR] * len(ptrs) + [I64])
+        st = ir.LiteralStructType([PTR] * len(ptrs) + [I64, I64])
         with b.goto_entry_block():
             b.position_at_start(self.k.fn.entry_basic_block)
             data = b.alloca(st, name="ep.data")
             data.type = PTR
-        for i, p in enumerate(ptrs + [self.cols]):
+        for i, p in enumerate(ptrs + [self.cols, const(0)]):
             b.store(p, b.gep(data, [const(0, I32), const(i, I32)], source_etype=st))
+        self._data, self._st = data, st
         return self._function(st), data
 
     def _function(self, st):
@@ -101,7 +134,7 @@ class Epilogue:
         fields = [b.load(b.gep(data, [const(0, I32), const(i, I32)], source_etype=st), typ=t)
                   for i, t in enumerate(st.elements)]
         n_ex = len(self.extras)
-        ex, outs, cols = fields[:n_ex], fields[n_ex:-1], fields[-1]
+        ex, outs, cols, base = fields[:n_ex], fields[n_ex:-2], fields[-2], fields[-1]
         s = ScalarEmitter(b, self.dtype)
         from ...ops.registry import get
         fused = get("Fused", "graphc")
@@ -112,7 +145,7 @@ class Epilogue:
         with for_range(b, mr, name="epr") as r:
             gi = b.add(row0, r)
             crow = b.mul(r, ldc)
-            orow = b.mul(gi, cols)
+            orow = b.add(base, b.mul(gi, cols))
             with for_range(b, nr, name="epc") as j:
                 gj = b.add(col0, j)
                 idx = {"full": b.add(orow, gj), "col": gj, "row": gi, "scalar": const(0)}

@@ -20,8 +20,10 @@ inlines its functions itself, so this is the variant that makes graphc's importe
 The models are the PyTorch tutorials' shapes, scaled down so the committed files stay small:
 an MNIST MLP, the MNIST CNN of pytorch/examples (conv-conv-pool-dropout-fc-dropout-fc-log_softmax),
 a CIFAR-style CNN with BatchNorm/Dropout/AvgPool, a model-zoo block (a SqueezeNet fire module
-with Concat, a ResNet basic block with an identity skip, padding and global pooling) and an LSTM
-regressor. Models whose ops graphc lacks still get fixtures: the test then checks the error.
+with Concat, a ResNet basic block with an identity skip, padding and global pooling), an LSTM
+regressor, a two-layer GRU regressor, a bidirectional LSTM classifier and a CNN that flattens with
+``view(x.size(0), -1)`` (the recurrent models' zero initial states and the view's target shape are
+computed from the dynamic batch size: ``graphc.ops.symbolic`` carries them as symbolic shapes). Models whose ops graphc lacks still get fixtures: the test then checks the error.
 """
 from __future__ import annotations
 
@@ -145,18 +147,67 @@ class LSTMRegressor(nn.Module):
         return self.fc(out[:, -1, :])
 
 
+class GRURegressor(nn.Module):
+    """The same regressor with a two-layer GRU (two stacked ONNX GRU ops, linear_before_reset=1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gru = nn.GRU(4, 8, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(8, 1)
+
+    def forward(self, x):
+        out, _ = self.gru(x)
+        return self.fc(out[:, -1, :])
+
+
+class BiLSTMClassifier(nn.Module):
+    """A sequence classifier: bidirectional LSTM(4 -> 6), both directions' final hidden states
+    concatenated (h_n), then Linear(12 -> 3) and softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 6, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(12, 3)
+
+    def forward(self, x):
+        out, (h, _) = self.lstm(x)
+        feats = torch.cat([h[0], h[1]], dim=1) + out.mean(dim=1)
+        return torch.softmax(self.fc(feats), dim=-1)
+
+
+class ViewCNN(nn.Module):
+    """A CNN that flattens with ``x.view(x.size(0), -1)`` (the shape is computed from the dynamic batch)
+    and reshapes its features again with ``reshape(n, 2, -1)``."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, stride=2)
+        self.fc = nn.Linear(72, 5)
+
+    def forward(self, x):
+        y = torch.relu(self.conv(x))
+        n = y.size(0)
+        y = y.view(n, -1)
+        y = y.reshape(n, 2, -1).sum(dim=1)
+        return self.fc(y)
+
+
 MODELS = {
     "mnist_mlp": (MnistMLP, (1, 28, 28)),
     "mnist_cnn": (MnistCNN, (1, 28, 28)),
     "bn_cnn": (SmallBNCNN, (3, 16, 16)),
     "zoo_blocks": (ZooBlocks, (3, 23, 23)),
     "lstm_regressor": (LSTMRegressor, (6, 4)),
+    "gru_regressor": (GRURegressor, (6, 4)),
+    "bilstm_classifier": (BiLSTMClassifier, (7, 4)),
+    "view_cnn": (ViewCNN, (1, 13, 13)),
 }
 
 
 # export_modules_as_functions fails on bn_cnn ("module instances of the same class must have the same
 # set of annotated attributes": BatchNorm1d/2d) and on the LSTM; the other models export with it
-FUNCTIONS_OK = {"mnist_mlp": True, "mnist_cnn": True, "bn_cnn": False, "zoo_blocks": True, "lstm_regressor": False}
+FUNCTIONS_OK = {"mnist_mlp": True, "mnist_cnn": True, "bn_cnn": False, "zoo_blocks": True, "lstm_regressor": False,
+               "gru_regressor": False, "bilstm_classifier": False, "view_cnn": True}
 
 
 def _init(model, seed):

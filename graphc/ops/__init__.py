@@ -15,6 +15,8 @@ from . import lrn, prelu, reduce_more, shape_extra, split  # noqa: F401
 from . import rounding  # noqa: F401  (Floor, Ceil, Round, Erf)
 from . import logical  # noqa: F401  (comparisons, Not/And/Or, Where)
 from . import trig  # noqa: F401  (Sin, Cos, Tan, Asin, ..., Atanh)
+from . import symbolic
+symbolic.install()  # symbolic shape-value rules for the ops above
 from .registry import OPSET, get, has, register_op
 
 __all__ = ["registry", "get", "has", "register_op", "OPSET"]

@@ -76,6 +76,9 @@ class OpDef:
 
     scalar = None
     emit = None
+    # symbolic(op, in_types, vals) -> [object array or None per output] or None: the op on integer
+    # tensors whose entries may be graph symbols (shape arithmetic on the dynamic batch; see ops/symbolic)
+    symbolic = None
     # grad(ctx, op, dys) -> [dx per input slot or None]; ctx is passes.autodiff.GradContext, dys the
     # gradients of the op's outputs (None where an output does not reach the loss)
     grad = None

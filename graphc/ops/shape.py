@@ -25,6 +25,7 @@ from ..ir import TensorType, dtype_name, np_dtype, onnx_dtype
 from .common import broadcast_shapes, const_value, norm_axis
 from .elementwise import refuse_grad
 from .registry import INJECTIVE, OpDef, get, register_op
+from .symbolic import shape_input
 
 ALL_DTYPES = ("float32", "float64", "int64", "int32", "bool")
 WHOLE_END = 2 ** 31 - 1  # a Slice end at least INT32_MAX takes a symbolic axis whole
@@ -165,7 +166,13 @@ class Reshape(ContiguousCopy):
 
     def target(self, op, x_shape, spec):
         allowzero = op.attrs["allowzero"]
-        if sum(s == -1 for s in spec) > 1 or any(s < -1 for s in spec) or (allowzero and 0 in spec and -1 in spec):
+        if None in spec:  # an entry known only at run time (N*3): the one dim left to infer
+            if -1 in spec or spec.count(None) > 1:
+                raise ShapeError(f"{where(op)}: target shape {spec} has {spec.count(None)} entries unknown at compile "
+                                 f"time{' and a -1' if -1 in spec else ''}; graphc can infer only one")
+            spec = [-1 if s is None else s for s in spec]
+        ints = [s for s in spec if not isinstance(s, str)]
+        if ints.count(-1) > 1 or any(s < -1 for s in ints) or (allowzero and 0 in ints and -1 in ints):
             raise ShapeError(f"{where(op)}: invalid target shape {spec}: at most one -1, no other negative "
                              f"values{', and no -1 together with 0 when allowzero=1' if allowzero else ''}")
         out = []
@@ -181,7 +188,7 @@ class Reshape(ContiguousCopy):
 
     def infer(self, op, in_types, g):
         x = in_types[0]
-        spec = int_list(op, const_input(op, in_types, g, 1), "the shape input")
+        spec = shape_input(op, in_types, g, 1)
         out = self.target(op, x.shape, spec)
         n_in, s_in = split_dims(x.shape)
         n_out, s_out = split_dims([d for d in out if d is not None])
@@ -379,7 +386,9 @@ class Expand(DataMovement):
 
     def infer(self, op, in_types, g):
         x = in_types[0]
-        shape = tuple(int_list(op, const_input(op, in_types, g, 1), "the shape input"))
+        shape = shape_input(op, in_types, g, 1)
+        if None in shape:
+            raise ShapeError(f"{where(op)}: the target shape {shape} has entries unknown at compile time (None)")
         return [TensorType(x.dtype, broadcast_shapes(x.shape, shape, where=where(op)))]
 
     def reference(self, op, x, shape):
@@ -684,8 +693,10 @@ class ConstantOfShape(ConstantData):
         return tensor_attr(op.attrs["value"], np.zeros(1, np.float32)).reshape(-1)[:1]
 
     def infer(self, op, in_types, g):
-        shape = int_list(op, const_input(op, in_types, g, 0), "the shape input")
-        if any(d < 0 for d in shape):
+        shape = shape_input(op, in_types, g, 0)
+        if None in shape:
+            raise ShapeError(f"{where(op)}: the shape {shape} has entries unknown at compile time (None)")
+        if any(isinstance(d, int) and d < 0 for d in shape):
             raise ShapeError(f"{where(op)}: shape {shape} has a negative dim")
         return [TensorType(dtype_name(self.value(op).dtype), tuple(shape))]
 

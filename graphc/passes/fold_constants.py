@@ -2,7 +2,8 @@
 
 An op folds when all its inputs are consts (evaluated with its numpy reference), or when its
 registry entry computes its result from the input *types* alone (``OpDef.fold_from_types``:
-Shape of a tensor whose dims are static). So the Shape -> Gather -> Unsqueeze -> Concat ->
+Shape of a tensor whose dims are static), or when its outputs are shape arithmetic whose entries
+are all known ints (``ops.symbolic``: ``Gather(Shape(x), 1)`` with ``x: [N, 6, 4]`` is 6). So the Shape -> Gather -> Unsqueeze -> Concat ->
 Reshape / ConstantOfShape chains that exporters write fold away when the shapes are static.
 
 Requires: typed graph. Params, states and inputs are never folded: they change at run time.
@@ -13,6 +14,19 @@ import numpy as np
 
 from ..ir import CONST, TensorType, dtype_name
 from ..ops import registry
+from ..ops.symbolic import is_known, shape_value
+
+
+def _known_shape_values(g, op, opdef):
+    """The outputs of shape arithmetic whose entries are all known ints although an input is computed
+    at run time (``Gather(Shape(x), 1)`` of an ``x`` typed ``[N, 6, 4]`` is 6), else None."""
+    if opdef.symbolic is None:
+        return None
+    outs = [shape_value(g, v) for v in g.op_outputs(op)]
+    if not all(is_known(r) for r in outs):
+        return None
+    return tuple(np.asarray(r.tolist() if r.dtype == object else r, dtype=np.dtype(g.value(v).type.dtype))
+                 for r, v in zip(outs, g.op_outputs(op)))
 
 
 def fold_op(g, op) -> bool:
@@ -29,6 +43,8 @@ def fold_op(g, op) -> bool:
             return False
     else:
         results = opdef.fold_from_types(op, [None if v is None else g.value(v).type for v in ins])
+        if results is None:
+            results = _known_shape_values(g, op, opdef)
         if results is None:
             return False
         results = tuple(np.asarray(r) for r in registry.as_tuple(results))

@@ -12,7 +12,7 @@ import onnxruntime as ort
 import pytest
 
 import graphc.onnx
-from graphc.errors import ShapeError, UnsupportedOpError
+from graphc.errors import UnsupportedOpError
 from graphc.ops import registry
 from harness import assert_close
 
@@ -22,7 +22,8 @@ FIXTURES = sorted(f[:-5] for f in os.listdir(DATA) if f.endswith(".onnx"))
 
 def test_every_tutorial_model_and_exporter_has_a_fixture():
     names = {f.split(".")[0] for f in FIXTURES}
-    assert names == {"mnist_mlp", "mnist_cnn", "bn_cnn", "zoo_blocks", "lstm_regressor"}
+    assert names == {"mnist_mlp", "mnist_cnn", "bn_cnn", "zoo_blocks", "lstm_regressor", "gru_regressor",
+                     "bilstm_classifier", "view_cnn"}
     assert {f.split(".")[1] for f in FIXTURES} == {"legacy", "dynamo", "functions"}
     with_functions = [f for f in FIXTURES if onnx.load(os.path.join(DATA, f + ".onnx")).functions]
     assert len(with_functions) >= 3, with_functions  # the importer's inliner is exercised
@@ -34,15 +35,7 @@ def _missing_ops(proto):
     return sorted(t for t in ops if not registry.has(t))
 
 
-# torch builds the LSTM's zero initial states from the dynamic batch size (Shape -> Gather -> Unsqueeze ->
-# Concat -> ConstantOfShape / Expand); the importer needs shape tensors known at compile time. Strict: once
-# the importer computes such shapes these fixtures pass and the marker must go.
-_DYNAMIC_SHAPE = pytest.mark.xfail(strict=True, raises=ShapeError,
-                                   reason="importer: shape tensors computed from the dynamic batch size")
-
-
-@pytest.mark.parametrize("fixture", [pytest.param(f, marks=_DYNAMIC_SHAPE) if f.startswith("lstm_regressor") else f
-                                     for f in FIXTURES])
+@pytest.mark.parametrize("fixture", FIXTURES)
 def test_torch_export_imports_and_matches_torch_and_onnxruntime(fixture):
     path = os.path.join(DATA, fixture + ".onnx")
     data = np.load(os.path.join(DATA, fixture + ".npz"))

@@ -7,6 +7,7 @@ with its node, opset and the supported list. Initializers become params when the
 """
 from __future__ import annotations
 
+import collections
 import os
 
 import numpy as np
@@ -15,7 +16,7 @@ import onnx.inliner
 import onnx.version_converter
 from onnx import numpy_helper
 
-from ..errors import SerializationError, UnsupportedOpError
+from ..errors import NotConstantError, SerializationError, UnsupportedOpError
 from ..ir import OPSET, Graph, GraphBuilder, TensorType, dtype_name, np_dtype
 from ..ops import registry
 
@@ -123,20 +124,168 @@ def _type(vi) -> TensorType:
     return TensorType(dtype_name(t.elem_type), dims)
 
 
+def _initializer(b, t, where, trainable=True):
+    """An initializer as a graph value: a param when it is a float (a trainable weight), else a const."""
+    try:
+        arr = numpy_helper.to_array(t)
+    except Exception as e:  # data that disagrees with its dims or dtype
+        raise SerializationError(f"{where}: initializer {t.name!r} (dims {list(t.dims)}) cannot be read: {e}") from None
+    if arr.dtype.kind == "f" and trainable:
+        v = b.param(t.name, dtype_name(arr.dtype), arr.shape, layer=t.name)
+        b.g.value(v).data = np.array(arr, order="C", copy=True)  # writable: training updates it
+        return v
+    return b.const(arr, name=t.name)
+
+
+def _attrs(node):
+    attrs = {}
+    for a in node.attribute:
+        val = onnx.helper.get_attribute_value(a)
+        if isinstance(val, onnx.TensorProto):
+            val = numpy_helper.to_array(val)  # ops that keep tensors as protos convert back themselves
+        elif isinstance(val, bytes):
+            val = val.decode()
+        elif isinstance(val, list):
+            val = [v.decode() if isinstance(v, bytes) else v for v in val]
+        attrs[a.name] = val
+    return attrs
+
+
+def _all_nodes(nodes):
+    for n in nodes:
+        yield n
+        for a in n.attribute:
+            if a.type == onnx.AttributeProto.GRAPH:
+                yield from _all_nodes(a.g.node)
+
+
+def _setting_initializers(g):
+    """Float initializers that are settings, not weights: every node reading them reads them at an
+    input ONNX's schema marks non-differentiable (Resize's scales, Clip's bounds, Pad's value) and
+    that is no running statistic. They become consts, so ops that need them at compile time see them."""
+    uses = collections.defaultdict(list)
+    for n in _all_nodes(g.node):
+        for slot, x in enumerate(n.input):
+            if x:
+                uses[x].append((n.op_type, "" if n.domain == "ai.onnx" else n.domain, slot))
+    return {name for name, us in uses.items()
+            if all(registry.has(t, d) and not registry.trainable_input(t, d, s)
+                   and s not in registry.get(t, d).statistic_inputs for t, d, s in us)}
+
+
+class _Importer:
+    """Adds ONNX nodes to a GraphBuilder, folding what is known as it goes. Ops whose registry entry
+    has ``expand_at_import`` (Loop, If) are expanded through this object (see ``graphc.ops.control``)."""
+
+    def __init__(self, b, version, where):
+        from ..passes.fold_constants import fold_op
+        self.b, self.version, self.where, self._fold = b, version, where, fold_op
+        self.opset_text = f"model opset {version}"
+
+    def known(self, v, _depth=0):
+        """The import-time value of ``v``, else None: consts, shape arithmetic of known ints, and ops
+        evaluated (numpy reference) on known inputs, float initializers included -- exporters write
+        loop bounds as float initializers (tf2onnx's ``Less(0.0, 6.0)``), and the control values of
+        a Loop or If are fixed by the file as written."""
+        from ..ops.symbolic import is_known, shape_value
+        val = self.b.g.value(v)
+        if val.role in ("const", "param") and val.data is not None:
+            return np.asarray(val.data)
+        arr = shape_value(self.b.g, v)
+        if is_known(arr):
+            return np.asarray(arr.tolist(), dtype=np_dtype(val.type.dtype))
+        op = self.b.g.producer(v)
+        if op is None or _depth > 32:
+            return None
+        ins = [None if x is None else self.known(x, _depth + 1) for x in self.b.g.op_inputs(op)]
+        if any(a is None for a, x in zip(ins, self.b.g.op_inputs(op)) if x is not None):
+            return None
+        try:
+            res = registry.run_reference(op, ins)
+        except Exception:  # an op whose reference cannot run here: not known
+            return None
+        return res[self.b.g.op_outputs(op).index(v)]
+
+    def const(self, array, name="const"):
+        return self.b.const(array, name=name)
+
+    def op(self, op_type, ins, **attrs):
+        out = self.b.op(op_type, ins, **attrs)
+        self._fold(self.b.g, self.b.g.producer(out))
+        return out
+
+    def add_graph(self, graph, scope, prefix):
+        """Add a subgraph (a Loop body, an If branch) reading ``scope`` ({its input: value}) and the outer
+        scope; returns the values of its outputs."""
+        renames = collections.ChainMap(dict(scope), self.renames)
+        outer, self.renames = self.renames, renames
+        try:
+            for t in graph.initializer:
+                renames[t.name] = _initializer(self.b, t, self.where, trainable=False)
+            self.add_nodes(graph.node, prefix)
+            missing = [o.name for o in graph.output if o.name not in renames]
+            if missing:
+                raise SerializationError(f"{prefix}: subgraph outputs {missing} are not produced by any node")
+            return [renames[o.name] for o in graph.output]
+        finally:
+            self.renames = outer
+
+    def add_nodes(self, nodes, prefix=""):
+        b, renames = self.b, self.renames
+        for i, node in enumerate(nodes):
+            attrs = _attrs(node)
+            name = node.name or node.op_type.lower()
+            where = f"node {(prefix + '/' if prefix else '') + (node.name or str(i))!r} ({node.op_type})"
+            was = self.origin.get(next((o for o in node.output if o), None))
+            if was is not None and was != (node.name, node.op_type):  # the version converter rewrote it
+                where += f" (node {was[0]!r} ({was[1]}) in the opset-{self.version} file)"
+            try:
+                ins = [renames[x] if x else None for x in node.input]
+            except KeyError as e:
+                raise SerializationError(f"{where}: input {e.args[0]!r} is not produced by any node, input or "
+                                         "initializer") from None
+            opdef = registry.get(node.op_type, "" if node.domain == "ai.onnx" else node.domain)
+            if opdef.legacy_attrs is not None and self.version < OPSET:
+                attrs = opdef.legacy_attrs(attrs, self.version)
+            try:
+                if opdef.expand_at_import is not None:
+                    outs = opdef.expand_at_import(self, node, attrs, ins)
+                else:
+                    outs = b.op(node.op_type, ins, n_out=len(node.output),
+                                name=f"{prefix}/{name}" if prefix else name,
+                                out_names=[f"{prefix}/{o}" if prefix else o for o in node.output], **attrs)
+            except UnsupportedOpError as e:
+                raise UnsupportedOpError(f"{where}, model opset {self.version}: {e}") from None
+            except NotConstantError as e:
+                if opdef.expand_at_import is None:
+                    raise
+                raise NotConstantError(f"{where}, model opset {self.version}: {e}", e.value) from None
+            outs = outs if isinstance(outs, list) else [outs]
+            for out_name, v in zip(node.output, outs):
+                if out_name:
+                    renames[out_name] = v
+            if opdef.expand_at_import is None:
+                self._fold(b.g, b.g.producer(outs[0]))
+
+
 def graph_from_onnx(path_or_proto, bind=None) -> Graph:
     """The IR graph of an ONNX model. ``bind`` ({graph input name: array}) turns graph inputs into
     consts (the backend binds run-time shape/axes inputs this way). Ops whose results are known at
     import (all inputs consts, or Shape of a static tensor) are folded as they are added, so shapes
-    computed by Shape/Gather/Concat chains are constants for the ops that need them."""
-    from ..passes.fold_constants import fold_op
-
+    computed by Shape/Gather/Concat chains are constants for the ops that need them; Loop and If
+    whose control values are known this way are unrolled / inlined (``graphc.ops.control``)."""
     bind = dict(bind or {})
     model = _read(path_or_proto)
     version = _opset(model)
+    origin = {o: (n.name, n.op_type) for n in model.graph.node for o in n.output if o}
     model = _normalize(model)
     g = model.graph
-    missing = [f"{n.name or n.op_type} ({n.domain + '.' if n.domain else ''}{n.op_type})" for n in g.node
-               if not registry.has(n.op_type, "" if n.domain == "ai.onnx" else n.domain)]
+    missing = list(dict.fromkeys(f"{n.name or n.op_type} ({n.domain + '.' if n.domain else ''}{n.op_type})"
+                                 + (f" from node {origin[n.output[0]][0]!r} ({origin[n.output[0]][1]})"
+                                    if n.output and n.output[0] in origin and origin[n.output[0]] != (n.name, n.op_type)
+                                    else "")
+                                 for n in _all_nodes(g.node)
+                                 if not registry.has(n.op_type, "" if n.domain == "ai.onnx" else n.domain)))
     if missing:
         raise UnsupportedOpError(f"the model (opset {version}, imported at graphc's opset {OPSET}) uses ops graphc "
                                  f"does not support: {missing}. "
@@ -152,44 +301,14 @@ def graph_from_onnx(path_or_proto, bind=None) -> Graph:
     if bind:
         raise SerializationError(f"cannot bind {sorted(bind)}: not graph inputs of the model "
                                  f"({[vi.name for vi in g.input if vi.name not in init_names]})")
+    where = repr(os.fspath(path_or_proto)) if not isinstance(path_or_proto, onnx.ModelProto) else "the model"
+    settings = _setting_initializers(g)
     for t in g.initializer:
-        try:
-            arr = numpy_helper.to_array(t)
-        except Exception as e:  # data that disagrees with its dims or dtype
-            where = repr(os.fspath(path_or_proto)) if not isinstance(path_or_proto, onnx.ModelProto) else "the model"
-            raise SerializationError(f"{where}: initializer {t.name!r} (dims {list(t.dims)}) cannot be read: {e}") from None
-        if arr.dtype.kind == "f":
-            v = b.param(t.name, dtype_name(arr.dtype), arr.shape, layer=t.name)
-            b.g.value(v).data = np.array(arr, order="C", copy=True)  # writable: training updates it
-        else:
-            v = b.const(arr, name=t.name)
-        renames[t.name] = v
-    for i, node in enumerate(g.node):
-        attrs = {}
-        for a in node.attribute:
-            val = onnx.helper.get_attribute_value(a)
-            if isinstance(val, onnx.TensorProto):
-                val = numpy_helper.to_array(val)  # ops that keep tensors as protos convert back themselves
-            elif isinstance(val, bytes):
-                val = val.decode()
-            elif isinstance(val, list):
-                val = [v.decode() if isinstance(v, bytes) else v for v in val]
-            attrs[a.name] = val
-        where = f"node {node.name or i!r} ({node.op_type})"
-        try:
-            ins = [renames[x] if x else None for x in node.input]
-        except KeyError as e:
-            raise SerializationError(f"{where}: input {e.args[0]!r} is not produced by any node, input or "
-                                     "initializer") from None
-        try:
-            outs = b.op(node.op_type, ins, n_out=len(node.output), name=node.name or node.op_type.lower(),
-                        out_names=list(node.output), **attrs)
-        except UnsupportedOpError as e:
-            raise UnsupportedOpError(f"{where}, model opset {version}: {e}") from None
-        outs = outs if isinstance(outs, list) else [outs]
-        for name, v in zip(node.output, outs):
-            renames[name] = v
-        fold_op(b.g, b.g.producer(outs[0]))
+        renames[t.name] = _initializer(b, t, where, trainable=t.name not in settings)
+    imp = _Importer(b, version, where)
+    imp.origin = origin
+    imp.renames = renames
+    imp.add_nodes(g.node)
     for vi in g.output:
         if vi.name not in renames:
             raise SerializationError(f"graph output {vi.name!r} is not produced by any node")

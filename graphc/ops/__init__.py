@@ -16,6 +16,7 @@ from . import rounding  # noqa: F401  (Floor, Ceil, Round, Erf)
 from . import logical  # noqa: F401  (comparisons, Not/And/Or, Where)
 from . import trig  # noqa: F401  (Sin, Cos, Tan, Asin, ..., Atanh)
 from . import symbolic
+from . import control, resize  # noqa: F401  (Loop/If expanded at import; Resize)
 symbolic.install()  # symbolic shape-value rules for the ops above
 from .registry import OPSET, get, has, register_op
 

@@ -79,6 +79,12 @@ class OpDef:
     # symbolic(op, in_types, vals) -> [object array or None per output] or None: the op on integer
     # tensors whose entries may be graph symbols (shape arithmetic on the dynamic batch; see ops/symbolic)
     symbolic = None
+    # expand_at_import(ctx, node, attrs, ins) -> [output value per output]: the ONNX importer calls it instead
+    # of adding the op (Loop is unrolled, If inlined when their control values are known; see ops/control)
+    expand_at_import = None
+    # legacy_attrs(attrs, model_opset) -> attrs: the importer's fix-up of an op converted from an older
+    # opset whose meaning onnx's version converter does not carry over (Resize from opset 9/10 Upsample/Resize)
+    legacy_attrs = None
     # grad(ctx, op, dys) -> [dx per input slot or None]; ctx is passes.autodiff.GradContext, dys the
     # gradients of the op's outputs (None where an output does not reach the loss)
     grad = None

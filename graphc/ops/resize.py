@@ -8,7 +8,8 @@ static; an axis that keeps its size and scale 1 is copied. Not supported (an err
 attribute): mode cubic, tf_crop_and_resize (roi), antialias, keep_aspect_ratio_policy other than
 stretch.
 
-The kernel computes each output coordinate in double precision at run time, reading the scales
+The gradient (for fine-tuning imported models) is graphc.ResizeGrad: the same taps, each output
+gradient added back to its input positions (shapes, scales and sizes get none). The kernel computes each output coordinate in double precision at run time, reading the scales
 from their const buffer (kernels never bake const data: the kernel cache is keyed by types), then
 interpolates between the clamped neighbours in double, as onnx.reference does.
 """
@@ -21,11 +22,12 @@ import numpy as np
 from llvmlite import ir
 
 from ..codegen.kernels.elementwise import strides
-from ..codegen.loops import I64, const, dot, imax, imin, loop_nest
+from ..codegen.loops import I64, const, dot, for_range, imax, imin, loop_nest
 from ..codegen.scalar import lltype
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType
-from .registry import INJECTIVE, register_op
+from .registry import INJECTIVE, OPAQUE, OpDef, register_op
+from .registry import get as registry_get
 from .shape import DataMovement, axes_list, const_input, where
 from .symbolic import shape_input
 
@@ -152,40 +154,10 @@ class Resize(DataMovement):
 
     # --- kernel ---------------------------------------------------------------------------
     def emit(self, k, op):
-        b = k.b
-        x_t, y_t = k.in_types[0], k.out_types[0]
         present = [i for i, p in enumerate(k.present) if p]
         s_t = k.in_types[present.index(2)] if 2 in present else None
-        scales_ptr = k.inputs[present.index(2)] if s_t is not None and s_t.shape[0] != 0 else None
-        rank = x_t.rank
-        axes = list(range(rank)) if op.attrs["axes"] is None else [a % rank for a in op.attrs["axes"]]
-        # with scales, every static axis they name is resampled with its run-time scale (a scale
-        # may change coordinates without changing the size); symbolic axes have scale 1 (infer)
-        resized = ([a for a in axes if not isinstance(x_t.shape[a], str)] if scales_ptr is not None
-                   else [a for a in range(rank) if x_t.shape[a] != y_t.shape[a]])
-        xs = strides(k, x_t, rank, [False] * rank)
-        ys = strides(k, y_t, rank, [False] * rank)
-        scale = {}
-        for a in resized:  # the scale of each resized axis: from the const buffer, or out/in
-            if scales_ptr is not None:
-                scale[a] = b.fpext(k.load(scales_ptr, const(axes.index(a)), s_t.dtype), F64) \
-                    if s_t.dtype == "float32" else k.load(scales_ptr, const(axes.index(a)), s_t.dtype)
-            else:
-                scale[a] = b.fdiv(b.sitofp(const(y_t.shape[a]), F64), b.sitofp(const(x_t.shape[a]), F64))
-        with loop_nest(b, k.shape(y_t), name="rs") as idx:
-            taps = {a: self._emit_taps(k, op, idx[a], y_t.shape[a], x_t.shape[a], scale[a]) for a in resized}
-            acc = ir.Constant(F64, 0.0)
-            for combo in itertools.product(*(taps[a] for a in resized)):
-                src, w = list(idx), None
-                for a, (i, wt) in zip(resized, combo):
-                    src[a] = i
-                    w = wt if w is None else (b.fmul(w, wt) if wt is not None else w)
-                v = k.load(k.inputs[0], dot(b, src, xs), x_t.dtype)
-                v = b.fpext(v, F64) if x_t.dtype == "float32" else v
-                acc = b.fadd(acc, v if w is None else b.fmul(v, w))
-            res = b.fptrunc(acc, lltype(y_t.dtype)) if y_t.dtype == "float32" else acc
-            k.store(res, k.outputs[0], dot(b, idx, ys), y_t.dtype)
-        b.ret_void()
+        scales = (k.inputs[present.index(2)], s_t) if s_t is not None and s_t.shape[0] != 0 else None
+        emit_resize(self, k, op, k.in_types[0], k.out_types[0], scales, k.inputs[0], k.outputs[0], backward=False)
 
     def _emit_taps(self, k, op, o, out_len, in_len, s):
         """[(clamped index, weight or None)] for output position ``o`` along one axis."""
@@ -225,3 +197,95 @@ class Resize(DataMovement):
         f = floor(x)
         w = b.fsub(x, b.sitofp(f, F64))
         return [(clamp(f), b.fsub(ir.Constant(F64, 1.0), w)), (clamp(b.add(f, const(1))), w)]
+
+
+def emit_resize(resize, k, op, x_t, y_t, scales, X, Y, backward):
+    """Resize's loop over the output grid; ``backward``: X is dX (zeroed here) and Y is dY, each dY
+    element added to its taps with their weights (the adjoint of the same linear map)."""
+    b = k.b
+    rank = x_t.rank
+    axes = list(range(rank)) if op.attrs["axes"] is None else [a % rank for a in op.attrs["axes"]]
+    # with scales, every static axis they name is resampled with its run-time scale (a scale
+    # may change coordinates without changing the size); symbolic axes have scale 1 (infer)
+    resized = ([a for a in axes if not isinstance(x_t.shape[a], str)] if scales is not None
+               else [a for a in range(rank) if x_t.shape[a] != y_t.shape[a]])
+    xs = strides(k, x_t, rank, [False] * rank)
+    ys = strides(k, y_t, rank, [False] * rank)
+    scale = {}
+    for a in resized:  # the scale of each resized axis: from the const buffer, or out/in
+        if scales is not None:
+            v = k.load(scales[0], const(axes.index(a)), scales[1].dtype)
+            scale[a] = b.fpext(v, F64) if scales[1].dtype == "float32" else v
+        else:
+            scale[a] = b.fdiv(b.sitofp(const(y_t.shape[a]), F64), b.sitofp(const(x_t.shape[a]), F64))
+    if backward:
+        with for_range(b, k.numel(x_t), name="z") as i:
+            k.store(ir.Constant(lltype(x_t.dtype), 0.0), X, i, x_t.dtype)
+    with loop_nest(b, k.shape(y_t), name="rs") as idx:
+        taps = {a: resize._emit_taps(k, op, idx[a], y_t.shape[a], x_t.shape[a], scale[a]) for a in resized}
+        dst = dot(b, idx, ys)
+        acc = ir.Constant(F64, 0.0)
+        g = k.load(Y, dst, y_t.dtype) if backward else None
+        g = b.fpext(g, F64) if backward and y_t.dtype == "float32" else g
+        for combo in itertools.product(*(taps[a] for a in resized)):
+            src, w = list(idx), None
+            for a, (i, wt) in zip(resized, combo):
+                src[a] = i
+                w = wt if w is None else (b.fmul(w, wt) if wt is not None else w)
+            at = dot(b, src, xs)
+            if backward:
+                old = k.load(X, at, x_t.dtype)
+                add = g if w is None else b.fmul(g, w)
+                add = b.fptrunc(add, lltype(x_t.dtype)) if x_t.dtype == "float32" else add
+                k.store(b.fadd(old, add), X, at, x_t.dtype)
+                continue
+            v = k.load(X, at, x_t.dtype)
+            v = b.fpext(v, F64) if x_t.dtype == "float32" else v
+            acc = b.fadd(acc, v if w is None else b.fmul(v, w))
+        if not backward:
+            k.store(b.fptrunc(acc, lltype(y_t.dtype)) if y_t.dtype == "float32" else acc, Y, dst, y_t.dtype)
+    b.ret_void()
+
+
+@register_op("ResizeGrad", pattern=OPAQUE, domain="graphc", schema=False)
+class ResizeGrad(OpDef):
+    """ResizeGrad(dy, like, scales?) -> dx in like's shape: the adjoint of Resize (same attributes),
+    each output gradient added to the input positions it was interpolated from."""
+    dtypes = ("float32", "float64")
+    num_inputs = (2, 3)
+    attr_defaults = dict(Resize.attr_defaults)
+
+    def infer(self, op, in_types, g):
+        return [in_types[1]]
+
+    def reference(self, op, dy, like, scales=None):
+        fwd = registry_get("Resize")
+        scales = None if scales is None or np.asarray(scales).size == 0 else [float(v) for v in np.asarray(scales)]
+        axes = list(range(like.ndim)) if op.attrs["axes"] is None else [a % like.ndim for a in op.attrs["axes"]]
+        sizes = None if scales is not None else [dy.shape[a] for a in axes]
+        out, scale = fwd.plan(op, like.shape, scales, sizes)
+        dx = dy.astype(np.float64)
+        for a in reversed(range(like.ndim)):
+            if scale[a] is None:
+                continue
+            acc = np.zeros(dx.shape[:a] + (like.shape[a],) + dx.shape[a + 1:])
+            for idx, w in fwd.taps(op, out[a], like.shape[a], scale[a]):
+                part = np.moveaxis(dx * w.reshape([-1] + [1] * (like.ndim - a - 1)), a, 0)
+                np.add.at(np.moveaxis(acc, a, 0), idx, part)
+            dx = acc
+        return dx.astype(like.dtype)
+
+    def emit(self, k, op):
+        scales = (k.inputs[2], k.in_types[2]) if len(k.inputs) > 2 and k.in_types[2].shape[0] != 0 else None
+        emit_resize(registry_get("Resize"), k, op, k.in_types[1], k.in_types[0], scales, k.outputs[0], k.inputs[0],
+                    backward=True)
+
+
+def _grad_resize(ctx, op, dys):
+    scales = ctx.inputs[2] if len(ctx.inputs) > 2 else None
+    ins = [dys[0], ctx.inputs[0]] + ([scales] if scales is not None else [])
+    dx = ctx.emit("ResizeGrad", ins, domain="graphc", **{k: v for k, v in op.attrs.items() if v is not None})
+    return [dx] + [None] * (len(ctx.inputs) - 1)
+
+
+Resize.grad = staticmethod(_grad_resize)

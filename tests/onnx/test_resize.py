@@ -8,7 +8,7 @@ import pytest
 import graphc.onnx
 
 from graphc.errors import ShapeError, UnsupportedOpError
-from harness import assert_close, build_op_graph, check_op
+from harness import assert_close, build_op_graph, check_grad, check_op
 
 COORDS = ["half_pixel", "half_pixel_symmetric", "pytorch_half_pixel", "align_corners", "asymmetric"]
 EMPTY = np.zeros(0, np.float32)
@@ -74,3 +74,51 @@ def test_resize_unsupported_attributes_and_symbolic_axes_are_named():
                        symbolic_batch=True)
     with pytest.raises(ShapeError, match="exactly one of scales and sizes"):
         build_op_graph("Resize", [x, None, EMPTY], {}, const_slots=(2,))
+
+
+@pytest.mark.parametrize("coord", ["half_pixel", "align_corners", "asymmetric"])
+@pytest.mark.parametrize("mode", ["linear", "nearest"])
+def test_resize_gradient_matches_finite_differences(coord, mode):
+    x = np.random.default_rng(3).standard_normal((2, 2, 3, 4))
+    check_grad("Resize", [x, None, np.array([1, 1, 2, 0.5])], {"mode": mode, "coordinate_transformation_mode": coord},
+               const_slots=(2,))
+    check_grad("Resize", [x, None, None, np.array([5, 3], np.int64)],
+               {"mode": mode, "coordinate_transformation_mode": coord, "axes": [2, 3]}, const_slots=(3,))
+
+
+def test_resize_grad_kernel_matches_its_numpy_reference():
+    import graphc
+    from graphc.ir import GraphBuilder
+    from graphc.ops import registry
+    for attrs, scales, dy_shape in (({"mode": "linear"}, np.array([1, 1, 2, 1.5], np.float32), (2, 3, 8, 6)),
+                                    ({"mode": "nearest", "coordinate_transformation_mode": "asymmetric"}, None,
+                                     (2, 3, 3, 7))):
+        b = GraphBuilder()
+        dy, like = b.input("dy", "float32", dy_shape), b.input("like", "float32", (2, 3, 4, 4))
+        ins = [dy, like] + ([b.const(scales, name="s")] if scales is not None else [])
+        b.output(b.op("ResizeGrad", ins, domain="graphc", **attrs))
+        op = b.g.ops()[0]
+        dyv, likev = _x(dy_shape, 5), _x((2, 3, 4, 4), 6)
+        got = graphc.compile(b.g).run([dyv, likev])[0]
+        want = registry.run_reference(op, [dyv, likev] + ([scales] if scales is not None else []))[0]
+        assert_close(got, want, rtol=1e-5)
+
+
+def test_imported_model_with_resize_fine_tunes():
+    from graphc import keras
+    rng = np.random.default_rng(0)
+    w = onnx.numpy_helper.from_array((rng.standard_normal((2, 2, 3, 3)) * 0.3).astype(np.float32), "w")
+    nodes = [oh.make_node("Resize", ["x", "", "s"], ["u"], mode="linear"),
+             oh.make_node("Conv", ["u", "w"], ["y"], pads=[1, 1, 1, 1])]
+    g = oh.make_graph(nodes, "up", [oh.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", 2, 4, 4])],
+                      [oh.make_tensor_value_info("y", onnx.TensorProto.FLOAT, ["N", 2, 8, 8])],
+                      [w, onnx.numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "s")])
+    m = oh.make_model(g, opset_imports=[oh.make_opsetid("", 18)])
+    m.ir_version = 8
+    model = graphc.onnx.load(m)
+    assert model.count_params() == 36  # the scales are a setting, not a weight
+    model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+    x = _x((16, 2, 4, 4), 1)
+    y = model.predict(x, verbose=0) * 0.5
+    hist = model.fit(x, y, epochs=3, verbose=0)
+    assert hist.history["loss"][-1] < hist.history["loss"][0]

@@ -31,7 +31,8 @@ def test_every_tutorial_model_and_opset_has_a_fixture():
 @pytest.mark.parametrize("fixture", FIXTURES)
 def test_tf2onnx_export_imports_and_matches_keras_and_onnxruntime(fixture):
     path = os.path.join(DATA, fixture + ".onnx")
-    data = np.load(os.path.join(DATA, fixture + ".npz"))
+    with np.load(os.path.join(DATA, fixture + ".npz")) as f:
+        data = {k: f[k] for k in f.files}
     model = graphc.onnx.load(path)
     sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     for x, y_keras in ((data["x"], data["y"]), (data["x"][:1], data["y1"])):

@@ -886,3 +886,7 @@ MODELS = {
     "conv_lstm_variants": (conv_lstm_variants, (3, 7, 6, 2)),
     "conv_lstm_channels_first": (conv_lstm_channels_first, (3, 2, 5, 5)),
 }
+
+import keras_models_more  # noqa: E402  (regularization, preprocessing and normalization layers, stacked cells)
+MODELS.update(keras_models_more.MODELS)
+ONNX_EXPORT_SKIP.update(keras_models_more.ONNX_EXPORT_SKIP)

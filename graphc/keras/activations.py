@@ -83,9 +83,73 @@ def log_softmax(x, axis=-1):
     return ops.log_softmax(x, axis)
 
 
+def gelu(x, approximate=False):
+    """Keras 3's activation gelu defaults to the exact erf form (keras.ops.gelu to the tanh form)."""
+    return ops.gelu(x, approximate)
+
+
+def celu(x, alpha=1.0):
+    return ops.celu(x, alpha)
+
+
+def glu(x, axis=-1):
+    return ops.glu(x, axis)
+
+
+def hard_silu(x):
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def hard_tanh(x):
+    return ops.hard_tanh(x)
+
+
+def hard_shrink(x, threshold=0.5):
+    return ops.hard_shrink(x, threshold)
+
+
+def soft_shrink(x, threshold=0.5):
+    return ops.soft_shrink(x, threshold)
+
+
+def tanh_shrink(x):
+    return ops.tanh_shrink(x)
+
+
+def threshold(x, threshold, default_value):
+    return ops.threshold(x, threshold, default_value)
+
+
+def sparse_plus(x):
+    return ops.sparse_plus(x)
+
+
+def sparse_sigmoid(x):
+    return ops.sparse_sigmoid(x)
+
+
+def squareplus(x, b=4):
+    return ops.squareplus(x, b)
+
+
+def log_sigmoid(x):
+    return ops.log_sigmoid(x)
+
+
+def mish(x):
+    """x * tanh(softplus(x)) (Keras 3 has no keras.ops.mish)."""
+    return ops.multiply(x, ops.tanh(ops.softplus(x)))
+
+
 _ALL = {f.__name__: f for f in (relu, leaky_relu, relu6, elu, selu, softplus, softsign, silu, sigmoid,
-                                 hard_sigmoid, tanh, exponential, linear, softmax, log_softmax)}
+                                 hard_sigmoid, tanh, exponential, linear, softmax, log_softmax, gelu, celu, glu,
+                                 hard_silu, hard_tanh, hard_shrink, soft_shrink, tanh_shrink, threshold,
+                                 sparse_plus, sparse_sigmoid, squareplus, log_sigmoid, mish)}
 _ALL["swish"] = silu
+_ALL["hard_swish"] = hard_silu
 
 
 def get(identifier):

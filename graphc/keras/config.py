@@ -33,3 +33,14 @@ def set_epsilon(value):
 
 def backend():
     return "graphc"
+
+
+def enable_unsafe_deserialization():
+    """Let configs rebuild Python lambdas (Lambda layers) outside ``load_model(safe_mode=False)``, as
+    Keras 3's ``keras.config.enable_unsafe_deserialization``."""
+    _state["safe_mode"] = False
+
+
+def in_safe_mode():
+    """Whether deserialization refuses Python lambdas (True unless enable_unsafe_deserialization ran)."""
+    return _state.get("safe_mode", True)

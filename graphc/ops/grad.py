@@ -71,6 +71,11 @@ class SizeRatio(OpDef):
         k.store(s.div(k.b.sitofp(num, s.ty), k.b.sitofp(den, s.ty)), k.outputs[0], const(0), k.out_types[0].dtype)
         k.b.ret_void()
 
+    def grad(self, ctx, op, dys):
+        """A ratio of run-time sizes: constant in the inputs' values, so no gradient reaches them (an
+        activity regularizer's 1/batch factor multiplies a penalty that depends on the weights)."""
+        return [None, None]
+
 
 # --- elementwise gradient helpers: dx from dy and the forward output (or input) ----------------
 # Each is one fused loop (pattern BROADCAST + ``scalar``). They reuse the forward output where the

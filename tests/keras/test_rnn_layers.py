@@ -159,11 +159,12 @@ def test_parameter_count_formulas(units, features):
 
 def test_weights_names_order_and_lstm_unit_forget_bias():
     layer = layers.LSTM(2)
-    keras.Sequential([keras.Input((3, 4)), layer])
+    model = keras.Sequential([keras.Input((3, 4)), layer])
     assert [(w.name, w.shape) for w in layer.weights] == [("kernel", (4, 8)), ("recurrent_kernel", (2, 8)),
                                                            ("bias", (8,))]
-    assert [w.path for w in layer.weights] == [f"{layer.name}/lstm_cell/{n}" for n in ("kernel", "recurrent_kernel",
-                                                                                          "bias")]
+    # Keras 3 builds a Sequential's layers inside its name scope: "sequential/lstm/lstm_cell/kernel"
+    assert [w.path for w in layer.weights] == [f"{model.name}/{layer.name}/lstm_cell/{n}"
+                                               for n in ("kernel", "recurrent_kernel", "bias")]
     assert layer.get_weights()[2].tolist() == [0, 0, 1, 1, 0, 0, 0, 0]  # i, f (ones), c, o
     rk = layer.get_weights()[1]
     assert_close(rk @ rk.T, np.eye(2), atol=1e-5)  # orthogonal recurrent kernel

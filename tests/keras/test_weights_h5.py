@@ -154,8 +154,9 @@ def test_legacy_layout(tmp_path):
         assert sorted(f.keys()) == sorted(names + ["top_level_model_weights"])
         bn = model.layers[1]
         wn = text(f[bn.name].attrs["weight_names"])
-        assert wn == [f"{bn.name}/gamma", f"{bn.name}/beta", f"{bn.name}/moving_mean", f"{bn.name}/moving_variance"]
-        np.testing.assert_array_equal(f[bn.name][f"{bn.name}/moving_variance"][()], weights[5])
+        # Keras 3 writes each weight's path, which for a Sequential's layer starts with the model's name
+        assert wn == [f"{model.name}/{bn.name}/{w}" for w in ("gamma", "beta", "moving_mean", "moving_variance")]
+        np.testing.assert_array_equal(f[bn.name][f"{model.name}/{bn.name}/moving_variance"][()], weights[5])
         assert len(f[model.layers[3].name].attrs["weight_names"]) == 0  # Flatten: no weights
 
 
@@ -179,7 +180,7 @@ def test_weight_order_trainable_first(tmp_path):
     saving.save_weights(model, tmp_path / "o.h5")
     saving.save_weights(model, tmp_path / "o.weights.h5")
     with h5py.File(tmp_path / "o.h5", "r") as f:
-        assert text(f["odd"].attrs["weight_names"]) == ["odd/w", "odd/counter"]
+        assert text(f["odd"].attrs["weight_names"]) == [f"{model.name}/odd/w", f"{model.name}/odd/counter"]
     with h5py.File(tmp_path / "o.weights.h5", "r") as f:
         np.testing.assert_array_equal(f["layers/odd/vars/0"][()], weights[0])  # w (trainable first, as Keras 3)
         np.testing.assert_array_equal(f["layers/odd/vars/1"][()], weights[1])  # counter

@@ -6,7 +6,9 @@ the layer alone and runs it.
 """
 from __future__ import annotations
 
+import functools
 import inspect
+import threading
 
 import numpy as np
 
@@ -22,12 +24,52 @@ _BASE_KWARGS = {"trainable", "name", "dtype", "autocast", "input_dim", "input_sh
                 "batch_input_shape", "input_length", "weights"}
 
 
+_SCOPE = threading.local()
+
+
+def _scope_stack():
+    """The layers whose ``build`` is running (outermost first): Keras 3's name scopes, which give a
+    variable created while building a nested layer the path ``<outer>/<inner>/<weight>``."""
+    if not hasattr(_SCOPE, "stack"):
+        _SCOPE.stack = []
+    return _SCOPE.stack
+
+
+def _scoped_build(build):
+    @functools.wraps(build)
+    def wrapper(self, *args, **kwargs):
+        stack = _scope_stack()
+        if stack and stack[-1] is self:  # super().build(...) from a subclass: one scope
+            return build(self, *args, **kwargs)
+        stack.append(self)
+        try:
+            return build(self, *args, **kwargs)
+        finally:
+            stack.pop()
+    wrapper._graphc_scoped = True
+    return wrapper
+
+
+def _weight_path(layer, name):
+    """``<scopes>/<layer>/<name>``: the builds running around (and including) ``layer``'s, as Keras."""
+    stack = _scope_stack()
+    idx = next((i for i, l in enumerate(stack) if l is layer), None)
+    names = [l.name for l in stack[:idx + 1]] if idx is not None else [l.name for l in stack] + [layer.name]
+    return "/".join(names + [name])
+
+
 def ir_shape(shape, batch_symbol="N"):
     """Keras shape with None -> IR shape: the batch is N, other unknown axes d1, d2, ..."""
     return tuple((batch_symbol if a == 0 else f"d{a}") if d is None else int(d) for a, d in enumerate(shape))
 
 
 class Layer:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_graphc_scoped", False):
+            cls.build = _scoped_build(build)
+
     def __init__(self, *, trainable=True, name=None, dtype=None, autocast=True, **kwargs):
         unknown = set(kwargs) - _BASE_KWARGS
         if unknown:
@@ -65,7 +107,7 @@ class Layer:
         init = _initializers.get(initializer)
         name = name or f"variable_{len(self._weights_list)}"
         var = Variable(init, shape=tuple(shape or ()), dtype=dtype, trainable=trainable and self._trainable,
-                       name=name, path=f"{self.name}/{name}", regularizer=regularizer, constraint=constraint)
+                       name=name, path=_weight_path(self, name), regularizer=regularizer, constraint=constraint)
         var._declared_trainable = trainable
         self._weights_list.append(var)
         return var
@@ -171,6 +213,10 @@ class Layer:
         elif not self._call_accepts("training"):
             kwargs.pop("training", None)
         first = args[0] if args else None
+        if "mask" in kwargs and not self._call_has_arg("mask"):
+            # a Keras-saved node passes `mask` to layers whose Keras call takes one (BatchNormalization, ...);
+            # graphc's masks ride on the tensors, so a call without the parameter just drops it
+            kwargs.pop("mask")
         if self._call_has_arg("mask") and kwargs.get("mask") is None and _tensor_arg_count(args, kwargs) == 1:
             kwargs["mask"] = map_structure(masking.get_mask, first)
         previous_mask = kwargs.get("mask") if kwargs.get("mask") is not None else \
@@ -205,6 +251,18 @@ class Layer:
 
     # --- calling -------------------------------------------------------------------------
     def __call__(self, *args, **kwargs):
+        # the call runs in this layer's name scope (Keras 3): a layer built lazily inside it (a wrapped
+        # layer, a nested Sequential) gets the path <this>/<inner>/<weight>
+        stack = _scope_stack()
+        if stack and stack[-1] is self:
+            return self._dispatch_call(args, kwargs)
+        stack.append(self)
+        try:
+            return self._dispatch_call(args, kwargs)
+        finally:
+            stack.pop()
+
+    def _dispatch_call(self, args, kwargs):
         leaves = flatten((args, list(kwargs.values())))
         if any(isinstance(x, KerasTensor) for x in leaves):
             return self._symbolic_call(args, kwargs)

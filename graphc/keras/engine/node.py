@@ -2,11 +2,19 @@
 from __future__ import annotations
 
 
+def _keys(d):
+    """A dict's keys in Keras 3's flattening order (``keras.tree``: sorted), insertion order if unsortable."""
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
+
+
 def flatten(structure):
     if isinstance(structure, (list, tuple)):
         return [x for s in structure for x in flatten(s)]
     if isinstance(structure, dict):
-        return [x for k in structure for x in flatten(structure[k])]
+        return [x for k in _keys(structure) for x in flatten(structure[k])]
     return [structure]
 
 
@@ -14,7 +22,7 @@ def map_structure(fn, structure):
     if isinstance(structure, (list, tuple)):
         return type(structure)(map_structure(fn, s) for s in structure)
     if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
+        return {k: map_structure(fn, structure[k]) for k in _keys(structure)}
     return fn(structure)
 
 

@@ -21,7 +21,7 @@ from .activations.prelu import PReLU
 from .activations.relu import ReLU
 from .activations.softmax import Softmax
 from .core.lambda_layer import Lambda
-from .core.layer_normalization import LayerNormalization
+from .core.layer_normalization import LayerNormalization, RMSNormalization
 from .core.permute import Permute
 from .core.repeat_vector import RepeatVector
 from .core.time_distributed import TimeDistributed
@@ -50,6 +50,17 @@ from .core.embedding import Embedding
 from .core.masking import Masking
 
 # recurrent layers (issue 4 item 3)
-from .rnn import GRU, LSTM, RNN, Bidirectional, ConvLSTM2D, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell
+from .rnn import (GRU, LSTM, RNN, Bidirectional, ConvLSTM2D, GRUCell, LSTMCell, SimpleRNN, SimpleRNNCell,
+                  StackedRNNCells)
+
+# the other regularization layers (identities at inference) and Identity
+from .regularization.noise import (ActivityRegularization, AlphaDropout, GaussianDropout, GaussianNoise, Identity,
+                                   SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+
+# image preprocessing and data augmentation (the image tutorials)
+from .preprocessing.augmentation import (RandomBrightness, RandomContrast, RandomFlip, RandomRotation,
+                                         RandomTranslation, RandomZoom)
+from .preprocessing.image import CenterCrop, Rescaling, Resizing
+from .preprocessing.normalization import Normalization
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -79,6 +79,11 @@ class Functional(Model):
         return list(self._outputs)
 
     @property
+    def output_names(self):
+        """The names of the layers producing the outputs (Keras 3), in flattened output order."""
+        return [t._history[0].name for t in self._outputs]
+
+    @property
     def layers(self):
         """The model's layers; keras.ops nodes (OpLayer) are operations, not layers, as in Keras 3."""
         return [l for l in self._layers if not getattr(l, "is_operation", False)]
@@ -96,10 +101,19 @@ class Functional(Model):
     def output(self):
         return self._nested_outputs
 
-    def call(self, inputs, training=None):
-        """Run the layer graph on SymbolicValues (inside a trace)."""
+    def call(self, inputs, training=None, mask=None):
+        """Run the layer graph on SymbolicValues (inside a trace). ``mask`` (one per input, as Keras 3's
+        Functional.call takes it; a nested model's saved call passes it) is attached to the inputs
+        that carry none."""
         values = {}
-        for t, v in zip(self._inputs, flatten(inputs)):
+        flat_in = flatten(inputs)
+        if mask is not None:
+            from ..engine import masking
+            masks = list(mask) if isinstance(mask, (list, tuple)) else [mask]
+            for v, m in zip(flat_in, masks):
+                if m is not None and masking.get_mask(v) is None:
+                    masking.set_mask(v, masking.float_mask(m, v.dtype if "float" in v.dtype else "float32"))
+        for t, v in zip(self._inputs, flat_in):
             values[id(t)] = v
         from ..engine.trace import current
         tracer = current()
@@ -129,4 +143,11 @@ class Functional(Model):
         return ins, outs
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable}
+        """Keras 3's functional config: layers with their inbound nodes, input_layers, output_layers."""
+        from ..saving.model_saving import _functional_config
+        return _functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.model_saving import _functional_from
+        return _functional_from(config, custom_objects, "<config>")

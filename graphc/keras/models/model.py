@@ -5,7 +5,7 @@ import numpy as np
 
 from ...errors import ShapeError
 from ..engine.layer import Layer
-from ..engine.node import flatten
+from ..engine.node import flatten, map_structure
 from .trainer import Trainer
 
 
@@ -140,8 +140,17 @@ class Model(Trainer, Layer):
         return xs
 
     def _run(self, xs):
-        outs = self._executable().run(xs)
-        return outs[0] if len(outs) == 1 else outs
+        return self._pack_outputs(self._executable().run(xs))
+
+    def _pack_outputs(self, outs):
+        """Arrays in the structure of the model's outputs, as Keras 3's predict returns them: a dict for
+        dict outputs (nested structures alike), else one array or a list."""
+        structure = getattr(self, "_nested_outputs", None)
+        if isinstance(structure, dict) or (isinstance(structure, (list, tuple)) and
+                                           any(isinstance(s, (dict, list, tuple)) for s in structure)):
+            it = iter(outs)
+            return map_structure(lambda _: next(it), structure)
+        return outs[0] if len(outs) == 1 else list(outs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Outputs for ``x`` computed in batches of ``batch_size`` (default 32), one native call each."""
@@ -163,7 +172,7 @@ class Model(Trainer, Layer):
         if not chunks:
             chunks = [exe.run([a[:0] for a in xs])]
         outs = [np.concatenate([c[k] for c in chunks]) for k in range(len(chunks[0]))]
-        return outs[0] if len(outs) == 1 else outs
+        return self._pack_outputs(outs)
 
     def predict_on_batch(self, x):
         self._ensure_built(x)

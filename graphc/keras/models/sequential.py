@@ -97,14 +97,23 @@ class Sequential(Model):
     def output(self):
         return self.outputs[0]
 
-    def call(self, inputs, training=None):
+    def call(self, inputs, training=None, mask=None):
         if self._functional is None:
             self.build((None,) + tuple(inputs.shape[1:]))
-        return self._functional.call(inputs, training=training)
+        return self._functional.call(inputs, training=training, mask=mask)
 
     def _trace_forward(self, tracer, training=False):
         return self._require_built("graph")._trace_forward(tracer, training)
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                "layers": [{"class_name": type(l).__name__, "config": l.get_config()} for l in self._seq_layers]}
+        """Keras 3's Sequential config: the layers (InputLayer first once built), build_input_shape."""
+        if self.built:
+            from ..saving.model_saving import _model_config
+            return _model_config(self)
+        from ..saving.model_saving import _serialize_layer
+        return {"name": self.name, "trainable": self.trainable, "layers": [_serialize_layer(l) for l in self._seq_layers]}
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ..saving.model_saving import _sequential_from
+        return _sequential_from(config, custom_objects, "<config>")

@@ -1,6 +1,8 @@
 """model.summary(): Keras 3's table (name (type), output shape, param #, totals)."""
 from __future__ import annotations
 
+import numpy as np
+
 from ..engine.node import flatten
 
 
@@ -48,7 +50,6 @@ def _table(rows, headers, widths, aligns):
 
 
 def summary_lines(model, line_length=None, show_trainable=False):
-    from ...passes import count_params
     functional = hasattr(model, "_layers") and not hasattr(model, "_seq_layers")
     nodes = _model_nodes(model)
     rows = []
@@ -69,12 +70,16 @@ def summary_lines(model, line_length=None, show_trainable=False):
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
     widths[0], widths[1], widths[2] = max(widths[0], 31), max(widths[1], 22), max(widths[2], 13)
     lines = [f'Model: "{model.name}"'] + _table(rows, headers, widths, ["l", "l", "r", "l", "l"])
-    counts = count_params(model._lower_inference()).param_counts if model.built else {"trainable": 0, "non_trainable": 0}
-    itemsize = 8 if model.dtype == "float64" else 4
-    t, nt = counts["trainable"], counts["non_trainable"]
-    lines += [f" Total params: {t + nt:,} ({readable_memory_size((t + nt) * itemsize)})",
-              f" Trainable params: {t:,} ({readable_memory_size(t * itemsize)})",
-              f" Non-trainable params: {nt:,} ({readable_memory_size(nt * itemsize)})"]
+    # Keras 3 counts every weight of the model (also those the computation does not read, such as
+    # Normalization's count) and sizes them by their own dtype
+    weights = model.weights if model.built else []
+    t = sum(int(np.prod(w.shape)) for w in weights if w.trainable)
+    nt = sum(int(np.prod(w.shape)) for w in weights if not w.trainable)
+    tb = sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in weights if w.trainable)
+    ntb = sum(int(np.prod(w.shape)) * np.dtype(w.dtype).itemsize for w in weights if not w.trainable)
+    lines += [f" Total params: {t + nt:,} ({readable_memory_size(tb + ntb)})",
+              f" Trainable params: {t:,} ({readable_memory_size(tb)})",
+              f" Non-trainable params: {nt:,} ({readable_memory_size(ntb)})"]
     return lines
 
 

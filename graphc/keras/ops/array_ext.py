@@ -501,16 +501,29 @@ def slice_update(inputs, start_indices, updates):
     return emit("Where", [_tracer([x]).const(mask), placed, x])
 
 
+def _revive_key(k):
+    """Keras 3's serialized index entries ({"class_name": "__slice__" | "__ellipsis__"}) as Python objects."""
+    if isinstance(k, dict) and k.get("class_name") == "__slice__":
+        c = k.get("config") or {}
+        return builtins.slice(c.get("start"), c.get("stop"), c.get("step"))
+    if isinstance(k, dict) and k.get("class_name") == "__ellipsis__":
+        return Ellipsis
+    return k
+
+
 @keras_op("x")
 def get_item(x, key):
     """x[key] for ints, slices, None and Ellipsis (static steps), and 1-D integer index lists."""
     x = _tensor(x)
-    key = key if isinstance(key, tuple) else (key,)
+    if isinstance(key, list) and builtins.any(k is None or k is Ellipsis or isinstance(k, (builtins.slice, dict))
+                                              for k in key):
+        key = tuple(key)  # a tuple key saved in a model config comes back as a JSON list
+    key = tuple(_revive_key(k) for k in key) if isinstance(key, tuple) else (_revive_key(key),)
     n_real = builtins.sum(1 for k in key if k is not None and k is not Ellipsis)
     if builtins.sum(1 for k in key if k is Ellipsis) > 1:
         raise IndexError("get_item: an index can only have a single ellipsis ('...')")
-    if Ellipsis in key:
-        i = key.index(Ellipsis)
+    if builtins.any(k is Ellipsis for k in key):
+        i = next(j for j, k in enumerate(key) if k is Ellipsis)
         key = key[:i] + (builtins.slice(None),) * (x.ndim - n_real) + key[i + 1:]
     elif n_real > x.ndim:
         raise IndexError(f"get_item: too many indices ({n_real}) for a tensor of rank {x.ndim}")

@@ -49,8 +49,11 @@ def _names(args):
             out.append(t.variable(a).name)
         else:
             arr = np.asarray(a)
-            out.append(t.const(arr, dtype=arr.dtype if arr.dtype.kind in "iub" and dtype not in ("float32", "float64")
-                               else dtype).name)
+            if isinstance(a, (int, np.integer)) and not isinstance(a, bool) and np.dtype(dtype).kind in "iu":
+                keep = np.dtype(dtype)  # a Python int takes an integer tensor's dtype (ids != 0 on int32)
+            else:
+                keep = arr.dtype if arr.dtype.kind in "iub" and dtype not in ("float32", "float64") else dtype
+            out.append(t.const(arr, dtype=keep).name)
     return t, out
 
 

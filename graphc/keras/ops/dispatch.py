@@ -99,8 +99,15 @@ def _functional(fn, args, kwargs):
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
     tensors = [bound.arguments[p] for p in fn_tensor_params(fn) if p in bound.arguments]
-    attrs = {k: v for k, v in bound.arguments.items() if k not in fn_tensor_params(fn)}
-    return _op_class(fn.__name__)(attrs=attrs)(*tensors)
+    call_kw = _CALL_KWARGS.get(fn.__name__, ())
+    attrs = {k: v for k, v in bound.arguments.items() if k not in fn_tensor_params(fn) and k not in call_kw}
+    kwargs = {k: bound.arguments[k] for k in call_kw if k in bound.arguments}
+    return _op_class(fn.__name__)(attrs=attrs)(*tensors, **kwargs)
+
+
+# parameters Keras 3's Operation takes in call() rather than in its constructor (so they are node
+# arguments, not config entries, in a saved model)
+_CALL_KWARGS = {"pad": ("constant_values",), "full_like": ("fill_value",)}
 
 
 def fn_tensor_params(fn):

@@ -29,15 +29,17 @@ class OpLayer(Layer):
     def _call_accepts(cls, name):
         return False  # no `training` argument: the op function gets exactly the recorded arguments
 
-    def call(self, *args):
+    def call(self, *args, **kwargs):
         """The node's arguments are the op's tensor parameters in order; they go by name, since a tensor
-        parameter may follow attributes in the signature (``average(x, axis, weights)``)."""
+        parameter may follow attributes in the signature (``average(x, axis, weights)``). A Keras-saved
+        node may pass some parameters as call kwargs (Pad's constant_values)."""
         from .dispatch import fn_tensor_params
         fn = type(self).function
         names = fn_tensor_params(fn)
+        attrs = {**self.attrs, **kwargs}
         if len(args) > len(names):
-            return fn(*args, **self.attrs)
-        return fn(**dict(zip(names, args)), **self.attrs)
+            return fn(*args, **attrs)
+        return fn(**dict(zip(names, args)), **attrs)
 
     def get_config(self):
         return {"name": self.name, **self.attrs}
@@ -46,6 +48,9 @@ class OpLayer(Layer):
     def from_config(cls, config):
         config = dict(config)
         name = config.pop("name", None)
+        import inspect
+        params = inspect.signature(cls.function).parameters
         for key in ("dtype", "trainable"):
-            config.pop(key, None)
+            if key not in params:  # a layer's dtype policy, not the op's own dtype parameter (Prod, ZerosLike)
+                config.pop(key, None)
         return cls(attrs=config, name=name)

@@ -57,6 +57,12 @@ def _json_ready(obj, where):
         return obj.tolist()
     if obj is None or isinstance(obj, (bool, int, float, str)):
         return obj
+    if isinstance(obj, slice):  # a GetItem key, as Keras 3 serializes it
+        return {"class_name": "__slice__", "config": {"start": _json_ready(obj.start, where),
+                                                      "stop": _json_ready(obj.stop, where),
+                                                      "step": _json_ready(obj.step, where)}}
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if callable(obj) and hasattr(obj, "__name__"):
         return obj.__name__
     raise SerializationError(f"Cannot serialize the config of {where}: value {obj!r} of type "
@@ -132,9 +138,16 @@ def _functional_config(model):
         entry["inbound_nodes"] = [{"args": map_structure(arg, list(n.call_args)),
                                    "kwargs": map_structure(arg, dict(n.call_kwargs))} for n in nodes]
         entries.append(entry)
+    def io_history(t):
+        # Keras 3 numbers a nested functional model's nodes from 1 in input_layers/output_layers (its
+        # loader subtracts the "built-in node"), but from 0 in the inbound nodes' arguments
+        name, node_index, tensor_index = history(t)
+        from ..models import Functional
+        return [name, node_index + (1 if isinstance(t._history[0], Functional) else 0), tensor_index]
+
     return {"name": model.name, "trainable": model.trainable, "layers": entries,
-            "input_layers": map_structure(history, model._nested_inputs),
-            "output_layers": map_structure(history, model._nested_outputs)}
+            "input_layers": map_structure(io_history, model._nested_inputs),
+            "output_layers": map_structure(io_history, model._nested_outputs)}
 
 
 def serialize_model_config(model):
@@ -377,7 +390,8 @@ def _deserialize_layer(entry, custom_objects, path):
     except (TypeError, ValueError):
         params = {}
     if "safe_mode" in params:  # Lambda: its function's bytecode only loads with safe_mode=False
-        kwargs["safe_mode"] = getattr(_SAFE_MODE, "value", True)
+        from .. import config as _config
+        kwargs["safe_mode"] = getattr(_SAFE_MODE, "value", True) and _config.in_safe_mode()
     if "custom_objects" in params:
         kwargs["custom_objects"] = custom_objects
     try:
@@ -443,6 +457,11 @@ def _functional_from(config, custom_objects, path):
     def materialize(x):
         if is_tensor(x):
             return tensors[ref(x)]
+        if isinstance(x, dict) and x.get("class_name") == "__slice__":
+            c = x.get("config") or {}
+            return slice(c.get("start"), c.get("stop"), c.get("step"))
+        if isinstance(x, dict) and x.get("class_name") == "__ellipsis__":
+            return Ellipsis
         if isinstance(x, dict):
             return {k: materialize(v) for k, v in x.items()}
         if isinstance(x, (list, tuple)):
@@ -475,8 +494,12 @@ def _functional_from(config, custom_objects, path):
         raise SerializationError(f"Cannot rebuild the functional model in {path!r}: the inputs of layers {stuck} "
                                  "are never produced (corrupt model_config?)")
 
+    by_name = dict(layers)
+
     def lookup(r):
         key = (r[0], int(r[1]), int(r[2]))
+        if isinstance(by_name.get(r[0]), Functional) and key[1] >= 1:  # Keras's "built-in node" offset
+            key = (key[0], key[1] - 1, key[2])
         if key not in tensors:
             raise SerializationError(f"Model config in {path!r} refers to tensor {list(r)}, which no layer "
                                      "produces")

@@ -14,8 +14,11 @@ class Dense(Layer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None, lora_rank=None,
+                 quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        if quantization_config is not None:
+            raise NotImplementedError(f"Dense layer {self.name!r}: quantization_config is not supported by graphc")
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError("Received an invalid value for `units`, expected a positive integer. "
                              f"Received: units={units}")
@@ -52,12 +55,14 @@ class Dense(Layer):
         return add_activity_penalty(self, self.activation(x))
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint)}
+        cfg = {**super().get_config(), "units": self.units, "activation": activations.serialize(self.activation),
+               "use_bias": self.use_bias,
+               "kernel_initializer": initializers.serialize(self.kernel_initializer),
+               "bias_initializer": initializers.serialize(self.bias_initializer),
+               "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+               "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+               "kernel_constraint": constraints.serialize(self.kernel_constraint),
+               "bias_constraint": constraints.serialize(self.bias_constraint), "quantization_config": None}
+        if self.activity_regularizer is not None:  # Keras 3's base config lists it only when set
+            cfg["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return cfg

@@ -23,7 +23,9 @@ class Embedding(Layer):
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
                  embeddings_constraint=None, mask_zero=False, weights=None, lora_rank=None, input_length=None,
-                 activity_regularizer=None, **kwargs):
+                 activity_regularizer=None, quantization_config=None, **kwargs):
+        if quantization_config is not None:
+            raise NotImplementedError("Embedding: quantization_config is not supported by graphc")
         for what, v in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                 raise ValueError(f"Received an invalid value for `{what}`, expected a positive integer. "
@@ -80,5 +82,5 @@ class Embedding(Layer):
                "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
                "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
-               "mask_zero": self.mask_zero}
+               "mask_zero": self.mask_zero, "quantization_config": None}
         return cfg

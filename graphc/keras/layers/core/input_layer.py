@@ -10,12 +10,15 @@ class InputLayer(Layer):
     """The layer behind ``keras.Input``: a graph input of shape ``batch_shape``."""
 
     def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, input_tensor=None,
-                 optional=False, name=None, **kwargs):
+                 optional=False, name=None, ragged=None, **kwargs):
+        if ragged:
+            raise NotImplementedError("InputLayer(ragged=True) is not supported by graphc")
         if "input_shape" in kwargs and shape is None:
             shape = kwargs.pop("input_shape")
         if "batch_input_shape" in kwargs and batch_shape is None:
             batch_shape = kwargs.pop("batch_input_shape")
         super().__init__(name=name, dtype=dtype, **kwargs)
+        self.optional = bool(optional)
         if batch_shape is None:
             if shape is None:
                 raise ValueError("You must pass a `shape` argument to Input (or `batch_shape`).")
@@ -34,7 +37,8 @@ class InputLayer(Layer):
         return inputs
 
     def get_config(self):
-        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "sparse": self.sparse, "name": self.name}
+        return {"batch_shape": self.batch_shape, "dtype": self.dtype, "sparse": self.sparse, "ragged": False,
+                "name": self.name, "optional": bool(getattr(self, "optional", False))}
 
 
 def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None, tensor=None,

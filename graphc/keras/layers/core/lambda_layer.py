@@ -61,8 +61,11 @@ class Lambda(Layer):
         return cfg
 
     @classmethod
-    def from_config(cls, config, custom_objects=None, safe_mode=True):
+    def from_config(cls, config, custom_objects=None, safe_mode=None):
         config = dict(config)
+        if safe_mode is None:  # as Keras: the global setting (keras.config.enable_unsafe_deserialization)
+            from ... import config as _config
+            safe_mode = _config.in_safe_mode()
         config["function"] = _deserialize_function(config["function"], custom_objects, safe_mode)
         return cls(**config)
 

@@ -66,8 +66,9 @@ class LayerNormalization(Layer):
             return ops.reshape(w, shape)
 
         gamma, beta = bcast(self.gamma), bcast(self.beta)
-        if self.rms_scaling:
-            var = ops.mean(ops.square(inputs), axis=axes, keepdims=True)
+        if self.rms_scaling:  # Keras 3.15 (deprecated option): x / sqrt(var(x) + eps) * gamma, x not centered
+            mean = ops.mean(inputs, axis=axes, keepdims=True)
+            var = ops.mean(ops.square(ops.subtract(inputs, mean)), axis=axes, keepdims=True)
             inv = ops.divide(1.0, ops.sqrt(ops.add(var, float(self.epsilon))))
             return ops.multiply(ops.multiply(inputs, inv), gamma)
         mean = ops.mean(inputs, axis=axes, keepdims=True)
@@ -88,3 +89,38 @@ class LayerNormalization(Layer):
                 "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
                 "beta_constraint": constraints.serialize(self.beta_constraint),
                 "gamma_constraint": constraints.serialize(self.gamma_constraint)}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Keras 3): ``x * rsqrt(mean(x^2 over axis) + epsilon) * scale``."""
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.epsilon = axis, epsilon
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        rank = len(input_shape)
+        axes = sorted(a % rank for a in (self.axis if isinstance(self.axis, (list, tuple)) else [self.axis]))
+        shape = tuple(input_shape[a] for a in axes)
+        if None in shape:
+            raise ValueError(f"Layer {self.name!r}: the normalized axes {axes} of input shape {tuple(input_shape)} "
+                             "must be known")
+        self._axes = axes
+        self.scale = self.add_weight(name="scale", shape=shape, initializer="ones")
+        self.built = True
+
+    def call(self, inputs):
+        axes, rank = self._axes, len(inputs.shape)
+        ms = ops.mean(ops.square(inputs), axis=axes, keepdims=True)
+        y = ops.multiply(inputs, ops.divide(1.0, ops.sqrt(ops.add(ms, float(self.epsilon)))))
+        scale = self.scale
+        if axes != list(range(rank - len(axes), rank)):  # not the trailing axes: place scale on its axes
+            shape = [1] * rank
+            for a in axes:
+                shape[a] = inputs.shape[a]
+            scale = ops.reshape(scale, shape)
+        return ops.multiply(y, scale)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}

@@ -10,18 +10,21 @@ _PER_POSITION = {"Dense", "Activation", "Dropout", "LeakyReLU", "ReLU", "ELU", "
 
 
 def serialize_layer(layer):
-    return {"module": "keras.layers", "class_name": type(layer).__name__, "config": layer.get_config(),
-            "registered_name": None}
+    """A wrapped layer's ``{"module", "class_name", "config", "registered_name"}`` entry as the model
+    saver writes layers (nested Sequential/Functional models and custom layers under their own module)."""
+    from ...saving.model_saving import _serialize_layer
+    return _serialize_layer(layer)
 
 
-def deserialize_layer(config):
+def deserialize_layer(config, custom_objects=None):
+    """A wrapped layer (TimeDistributed/Bidirectional's ``layer``, an RNN's ``cell``) from its
+    ``{"class_name", "config"}`` entry, by the model loader's rules: Keras-written configs (dtype
+    policies, options such as ``quantization_config`` at their defaults), custom objects and nested
+    models are handled as for a model's own layers."""
     if not isinstance(config, dict):
         return config
-    from ... import layers
-    cls = getattr(layers, config["class_name"], None)
-    if cls is None:
-        raise ValueError(f"Unknown layer class {config['class_name']!r}")
-    return cls.from_config(dict(config["config"]))
+    from ...saving.model_saving import _deserialize_layer
+    return _deserialize_layer(config, custom_objects, "<nested layer config>")
 
 
 class TimeDistributed(Layer):
@@ -71,9 +74,9 @@ class TimeDistributed(Layer):
         return {**super().get_config(), "layer": serialize_layer(self.layer)}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"])
+        config["layer"] = deserialize_layer(config["layer"], custom_objects)
         return cls(**config)
 
 

@@ -67,7 +67,8 @@ class BaseUpSampling(Layer):
 
 
 class UpSampling2D(BaseUpSampling):
-    """Nearest-neighbour upsampling of rows and columns by ``size`` (interpolation "nearest" only)."""
+    """Upsampling of rows and columns by ``size``: "nearest" repeats, the other interpolations resize as
+    Keras 3 does (``resize.resize_nchw``; "area" is not supported)."""
 
     rank = 2
 
@@ -76,10 +77,22 @@ class UpSampling2D(BaseUpSampling):
         if interpolation not in _INTERPOLATIONS:
             raise ValueError(f"`interpolation` argument should be one of: {_INTERPOLATIONS}. "
                              f"Received: interpolation={interpolation!r}")
-        if interpolation != "nearest":
-            raise NotImplementedError(f"UpSampling2D(interpolation={interpolation!r}) is not supported by graphc "
-                                      f"yet; only 'nearest' is")
+        if interpolation == "area":
+            raise NotImplementedError("UpSampling2D(interpolation='area') is not supported by graphc")
         self.interpolation = interpolation
+
+    def call(self, inputs):
+        if self.interpolation == "nearest":
+            return super().call(inputs)
+        from .resize import resize_nchw
+
+        def fn(x):
+            size = (x.shape[2] * self.size[0], x.shape[3] * self.size[1]) if None not in x.shape[2:] else None
+            if size is None:
+                raise ValueError(f"UpSampling2D needs the input's height and width to be known, received shape "
+                                 f"{tuple(x.shape)}")
+            return resize_nchw(x, size, self.interpolation, False, self.name)
+        return in_channels_first(inputs, self.data_format, fn)
 
     def get_config(self):
         return {**super().get_config(), "interpolation": self.interpolation}

@@ -68,9 +68,6 @@ class Bidirectional(Layer):
     def build(self, sequences_shape, initial_state_shape=None):
         for sub in (self.forward_layer, self.backward_layer):
             sub._maybe_build(sequences_shape)
-            for w in sub._weights_list + [w for s in sub._sublayers for w in s._weights_list]:
-                if not w.path.startswith(self.name + "/"):
-                    w.path = f"{self.name}/{w.path}"
         self.built = True
         if self._bidi_initial_weights:
             self.set_weights(self._bidi_initial_weights)
@@ -152,7 +149,7 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = deserialize_layer(config["layer"])
+        config["layer"] = deserialize_layer(config["layer"], custom_objects)
         if config.get("backward_layer") is not None:
-            config["backward_layer"] = deserialize_layer(config["backward_layer"])
+            config["backward_layer"] = deserialize_layer(config["backward_layer"], custom_objects)
         return cls(**config)

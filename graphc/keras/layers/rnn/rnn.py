@@ -40,9 +40,9 @@ WHOLE = 2 ** 31 - 1
 class RNN(Layer):
     def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False, stateful=False,
                  unroll=False, zero_output_for_mask=False, activity_regularizer=None, **kwargs):
-        if isinstance(cell, (list, tuple)):
-            raise UnsupportedOpError("keras.layers.RNN with a list of cells (StackedRNNCells) is not supported by "
-                                     "graphc: stack RNN layers with return_sequences=True instead")
+        if isinstance(cell, (list, tuple)):  # Keras wraps a list of cells in StackedRNNCells
+            from .stacked_cells import StackedRNNCells
+            cell = StackedRNNCells(cell)
         if not callable(getattr(cell, "call", None)):
             raise ValueError(f"Argument `cell` should have a `call` method. Received: cell={cell}")
         if getattr(cell, "state_size", None) is None:
@@ -69,9 +69,6 @@ class RNN(Layer):
         if isinstance(self.cell, Layer):
             if not self.cell.built:
                 self.cell._maybe_build((sequences_shape[0],) + tuple(sequences_shape[2:]))
-            for w in self.cell._weights_list:  # Keras's path: <layer>/<cell>/<weight>
-                if not w.path.startswith(self.name + "/"):
-                    w.path = f"{self.name}/{w.path}"
         if self.stateful and self.states is None:
             if sequences_shape[0] is None:
                 raise ValueError("When using `stateful=True` in a RNN, the batch size must be static. Found dynamic "
@@ -108,8 +105,13 @@ class RNN(Layer):
         batch, length = sequences_shape[0], sequences_shape[1]
         out = (batch, length, self._output_size()) if self.return_sequences else (batch, self._output_size())
         if self.return_state:
-            return [out] + [(batch, s) for s in self.state_size]
+            return [out] + self._group([(batch, s) for s in self.state_size])
         return out
+
+    def _group(self, states):
+        """Final states as Keras returns them: flat, or nested per cell for StackedRNNCells."""
+        group = getattr(self.cell, "group_states", None)
+        return list(states) if group is None else group(list(states))
 
     def compute_mask(self, _, mask):
         from ...engine.node import flatten
@@ -121,7 +123,7 @@ class RNN(Layer):
     def call(self, sequences, initial_state=None, mask=None, training=False):
         output, states = self._run(sequences, initial_state, mask, training, keras_order=True)
         output = add_activity_penalty(self, output)
-        return [output] + list(states) if self.return_state else output
+        return [output] + self._group(states) if self.return_state else output
 
     def _run(self, sequences, initial_state, mask, training, keras_order=True):
         """(output, final states). With ``keras_order=False`` a go_backwards layer returns its
@@ -242,7 +244,10 @@ class RNN(Layer):
         if rec is not None:
             self.cell._recurrent_dropout_mask = ops.squeeze(rec, axis=1)
         kw = {"training": training} if getattr(self.cell, "_call_accepts", lambda n: False)("training") else {}
-        outputs, prev = [], states[0]
+        # the output a masked step repeats starts as the first state (of the last cell, when stacked), as Keras
+        last = getattr(self.cell, "cells", [None])[-1]
+        n_last = (len(last.state_size) if isinstance(last.state_size, (list, tuple)) else 1) if last is not None else 0
+        outputs, prev = [], states[len(states) - n_last if last is not None else 0]
         order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
         try:
             for t in order:
@@ -252,8 +257,11 @@ class RNN(Layer):
                 if mask is not None:
                     m = ops.expand_dims(emit("Gather", [mask, x.tracer.const(np.int64(t))], axis=1), 1)
                     new = [_blend(m, n, s) for n, s in zip(new, states)]
-                    out = ops.multiply(out, m) if self.zero_output_for_mask else _blend(m, out, prev)
-                states, prev = new, (new[0] if mask is not None else out)
+                    blended = _blend(m, out, prev)  # the output carried over masked steps
+                    out, prev = (ops.multiply(out, m) if self.zero_output_for_mask else blended), blended
+                else:
+                    prev = out
+                states = new
                 outputs.append(out)
         finally:
             if rec is not None:
@@ -280,7 +288,7 @@ class RNN(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        cell = deserialize_layer(config.pop("cell"))
+        cell = deserialize_layer(config.pop("cell"), custom_objects)
         return cls(cell, **config)
 
 

@@ -98,8 +98,8 @@ def _functional(fn, args, kwargs):
     sig = inspect.signature(fn)
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
-    tensors = [bound.arguments[p] for p in fn_tensor_params(fn) if p in bound.arguments]
     call_kw = _CALL_KWARGS.get(fn.__name__, ())
+    tensors = [bound.arguments[p] for p in fn_tensor_params(fn) if p in bound.arguments and p not in call_kw]
     attrs = {k: v for k, v in bound.arguments.items() if k not in fn_tensor_params(fn) and k not in call_kw}
     kwargs = {k: bound.arguments[k] for k in call_kw if k in bound.arguments}
     return _op_class(fn.__name__)(attrs=attrs)(*tensors, **kwargs)

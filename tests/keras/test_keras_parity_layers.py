@@ -50,7 +50,11 @@ def test_get_item_matches_keras_eager_traced_and_functional(i, tmp_path):
     node = keras.Model(inp, inp[key])
     for model in (lam, node):
         np.testing.assert_array_equal(model.predict(cube[None], verbose=0), want[None])
-    node.save(tmp_path / "m.keras")  # slices and Ellipsis serialize as Keras's __slice__/__ellipsis__
+    cfg = next(l for l in node.get_config()["layers"] if l["class_name"] == "GetItem")
+    # as Keras saves it: the key is the node's second argument (Keras's GetItem takes no config), slices and
+    # Ellipsis as __slice__/__ellipsis__ entries
+    assert set(cfg["config"]) == {"name"} and len(cfg["inbound_nodes"][0]["args"]) == 2
+    node.save(tmp_path / "m.keras")
     loaded = keras.models.load_model(tmp_path / "m.keras")
     np.testing.assert_array_equal(loaded.predict(cube[None], verbose=0), want[None])
 

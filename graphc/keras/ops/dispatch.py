@@ -98,9 +98,11 @@ def _functional(fn, args, kwargs):
     sig = inspect.signature(fn)
     bound = sig.bind(*args, **kwargs)
     bound.apply_defaults()
-    call_kw = _CALL_KWARGS.get(fn.__name__, ())
+    call_kw, call_pos = _CALL_KWARGS.get(fn.__name__, ()), _CALL_ARGS.get(fn.__name__, ())
     tensors = [bound.arguments[p] for p in fn_tensor_params(fn) if p in bound.arguments and p not in call_kw]
-    attrs = {k: v for k, v in bound.arguments.items() if k not in fn_tensor_params(fn) and k not in call_kw}
+    tensors += [bound.arguments[p] for p in call_pos]
+    attrs = {k: v for k, v in bound.arguments.items()
+             if k not in fn_tensor_params(fn) and k not in call_kw and k not in call_pos}
     kwargs = {k: bound.arguments[k] for k in call_kw if k in bound.arguments}
     return _op_class(fn.__name__)(attrs=attrs)(*tensors, **kwargs)
 
@@ -108,6 +110,8 @@ def _functional(fn, args, kwargs):
 # parameters Keras 3's Operation takes in call() rather than in its constructor (so they are node
 # arguments, not config entries, in a saved model)
 _CALL_KWARGS = {"pad": ("constant_values",), "full_like": ("fill_value",)}
+# ... and those it takes as trailing positional call arguments (GetItem's key: `x[key]` saves as args [x, key])
+_CALL_ARGS = {"get_item": ("key",)}
 
 
 def fn_tensor_params(fn):

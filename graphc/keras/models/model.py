@@ -153,7 +153,16 @@ class Model(Trainer, Layer):
         return outs[0] if len(outs) == 1 else list(outs)
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32), one native call each."""
+        """Outputs for ``x`` computed in batches of ``batch_size`` (default 32), one native call each.
+        ``x`` may also be a PyDataset, generator or iterable of batches (``x`` or ``(x, ...)``)."""
+        from .data_adapter import BatchSource, is_batch_source
+        if is_batch_source(x):
+            outs = [self.predict(bx, batch_size=batch_size, verbose=0) for bx, _, _ in BatchSource(x, steps).epoch()]
+            if not outs:
+                raise ValueError("The dataset, generator or PyDataset passed to predict yielded no batches")
+            if isinstance(outs[0], list):
+                return [np.concatenate([o[k] for o in outs]) for k in range(len(outs[0]))]
+            return np.concatenate(outs)
         self._ensure_built(x)
         xs = self._standardize_inputs(x)
         n = {a.shape[0] if a.ndim else 0 for a in xs}
@@ -186,6 +195,13 @@ class Model(Trainer, Layer):
             return super().__call__(*args, **kwargs)
         self._ensure_built(args[0])
         return self._run(self._standardize_inputs(args[0]))
+
+    def to_json(self, **kwargs):
+        """The architecture as Keras 3's JSON (``keras.models.model_from_json`` reads it back)."""
+        import json
+
+        from ..saving.model_saving import serialize_model_config
+        return json.dumps(serialize_model_config(self), **kwargs)
 
     # --- files -----------------------------------------------------------------------------
     def export(self, filepath, format="onnx", opset=None, optimize=False):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import ShapeError
+from . import data_adapter
 from . import training as training_mod
 
 
@@ -117,6 +118,10 @@ class Trainer:
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         from ..callbacks import CallbackList
+        if data_adapter.is_batch_source(x):
+            return self._fit_source(x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                                    validation_batch_size, validation_freq)
         xs, ys, sws = self._prepare(x, y, sample_weight, class_weight)
         if validation_split and validation_data is None:
             n_val = int(len(xs[0]) * validation_split)
@@ -127,9 +132,7 @@ class Trainer:
             validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys], [w[cut:] for w in sws])
             xs, ys, sws = [a[:cut] for a in xs], [a[:cut] for a in ys], [w[:cut] for w in sws]
         elif validation_data is not None:
-            vx, vy, *vw = validation_data
-            vxs, vys, vsws = self._prepare(vx, vy, vw[0] if vw else None)
-            validation_data = (vxs, vys, vsws)
+            validation_data = self._validation(validation_data, validation_steps)
         batch_size = batch_size or 32
         n = len(xs[0])
         steps = steps_per_epoch or -(-n // batch_size)
@@ -154,14 +157,89 @@ class Trainer:
                 if self.stop_training:
                     break
             logs = self._logs()
-            if validation_data is not None and (epoch + 1) % validation_freq == 0:
-                val = self._evaluate_arrays(*validation_data, validation_batch_size or batch_size, cbs=None)
-                logs.update({f"val_{k}": v for k, v in val.items()})
+            self._validate_epoch(epoch, logs, validation_data, validation_freq, validation_batch_size or batch_size)
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
         return self.history
+
+    def _validation(self, validation_data, validation_steps):
+        if data_adapter.is_batch_source(validation_data):
+            return data_adapter.BatchSource(validation_data, validation_steps)
+        vx, vy, *vw = validation_data
+        return self._prepare(vx, vy, vw[0] if vw else None)
+
+    def _validate_epoch(self, epoch, logs, validation_data, validation_freq, batch_size):
+        if validation_data is None or (epoch + 1) % validation_freq:
+            return
+        if isinstance(validation_data, data_adapter.BatchSource):
+            val = self._evaluate_source(validation_data, cbs=None)
+        else:
+            val = self._evaluate_arrays(*validation_data, batch_size, cbs=None)
+        logs.update({f"val_{k}": v for k, v in val.items()})
+
+    def _fit_source(self, x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
+                    validation_batch_size, validation_freq):
+        """fit over a PyDataset / generator / iterable of (x, y[, sample_weight]) batches."""
+        from ..callbacks import CallbackList
+        for name, v in (("y", y), ("sample_weight", sample_weight)):
+            if v is not None:
+                raise ValueError(f"`{name}` argument is not supported when using a dataset, generator or PyDataset "
+                                 f"as input: the batches carry the targets and sample weights")
+        if validation_split:
+            raise ValueError("`validation_split` is only supported for array inputs; pass `validation_data`")
+        source = data_adapter.BatchSource(x, steps_per_epoch, shuffle=shuffle)
+        if validation_data is not None:
+            validation_data = self._validation(validation_data, validation_steps)
+        verbose = 1 if verbose == "auto" else verbose
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
+                           epochs=epochs, steps=source.num_batches)
+        self.stop_training = False
+        cbs.on_train_begin()
+        logs = {}
+        for epoch in range(initial_epoch, epochs):
+            cbs.on_epoch_begin(epoch)
+            seen = 0
+            for step, (bx, by, bsw) in enumerate(source.epoch()):
+                xs, ys, sws = self._prepare(bx, by, bsw, class_weight)
+                if seen == 0:  # after the first batch: a lazily compiled model has its metrics only now
+                    self._reset_metrics()
+                cbs.on_train_batch_begin(step)
+                self._run_batch(xs, ys, sws, training=True)
+                seen += 1
+                logs = self._logs()
+                cbs.on_train_batch_end(step, logs)
+                if self.stop_training:
+                    break
+            if seen == 0:
+                raise ValueError("The dataset, generator or PyDataset passed to fit yielded no batches"
+                                 + (" (an iterator is consumed: pass steps_per_epoch so every epoch has batches)"
+                                    if epoch > initial_epoch else ""))
+            logs = self._logs()
+            self._validate_epoch(epoch, logs, validation_data, validation_freq, validation_batch_size or 32)
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(logs)
+        return self.history
+
+    def _evaluate_source(self, source, cbs=None):
+        first = True
+        for step, (bx, by, bsw) in enumerate(source.epoch()):
+            xs, ys, sws = self._prepare(bx, by, bsw)
+            if first:
+                self._reset_metrics()
+                first = False
+            if cbs is not None:
+                cbs.on_test_batch_begin(step)
+            self._run_batch(xs, ys, sws, training=False)
+            if cbs is not None:
+                cbs.on_test_batch_end(step, self._logs())
+        if first:
+            raise ValueError("The dataset, generator or PyDataset passed to evaluate yielded no batches")
+        return self._logs()
 
     def _evaluate_arrays(self, xs, ys, sws, batch_size, cbs=None):
         self._reset_metrics()
@@ -178,6 +256,18 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         from ..callbacks import CallbackList
+        if data_adapter.is_batch_source(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("`y` and `sample_weight` are not supported when using a dataset, generator or "
+                                 "PyDataset as input: the batches carry them")
+            source = data_adapter.BatchSource(x, steps)
+            verbose = 1 if verbose == "auto" else verbose
+            cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
+                               steps=source.num_batches)
+            cbs.on_test_begin()
+            logs = self._evaluate_source(source, cbs)
+            cbs.on_test_end(logs)
+            return self._format(logs, return_dict)
         xs, ys, sws = self._prepare(x, y, sample_weight)
         batch_size = batch_size or 32
         verbose = 1 if verbose == "auto" else verbose

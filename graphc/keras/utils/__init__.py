@@ -13,7 +13,10 @@ import random as _python_random
 
 import numpy as np
 
-__all__ = ["set_random_seed", "to_categorical", "normalize", "get_file", "Progbar"]
+__all__ = ["set_random_seed", "to_categorical", "normalize", "get_file", "Progbar", "PyDataset", "Sequence",
+           "pad_sequences", "timeseries_dataset_from_array", "register_keras_serializable", "get_custom_objects",
+           "custom_object_scope", "CustomObjectScope", "get_registered_name", "get_registered_object",
+           "plot_model", "model_to_dot", "clear_session"]
 
 _state = {"generator": None, "seed": None}
 
@@ -120,3 +123,20 @@ try:  # the progress bar lives next to this module (keras.utils.Progbar)
     from .progbar import Progbar  # noqa: E402
 except ImportError:  # pragma: no cover - only while the training front end is being assembled
     __all__.remove("Progbar")
+
+
+from .py_dataset import PyDataset, Sequence  # noqa: E402
+from .sequences import pad_sequences, timeseries_dataset_from_array  # noqa: E402
+from .plotting import model_to_dot, plot_model  # noqa: E402
+
+
+def __getattr__(name):
+    # the saving registry imports keras layers: resolved lazily (keras.utils is imported early)
+    if name in ("register_keras_serializable", "get_custom_objects", "custom_object_scope", "CustomObjectScope",
+                "get_registered_name", "get_registered_object"):
+        from .. import saving
+        return getattr(saving, name)
+    if name == "clear_session":
+        from ..backend import clear_session
+        return clear_session
+    raise AttributeError(f"module 'graphc.keras.utils' has no attribute {name!r}")

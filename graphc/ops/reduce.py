@@ -2,14 +2,17 @@
 
 Softmax works on (outer, axis, inner) strides, so any axis runs, and is numerically stable
 (it subtracts the row maximum). Its exp pass has no loop-carried value, so LLVM vectorizes
-the polynomial exp; the sums stay scalar and in order (no ``reassoc``: reproducible results).
+the polynomial exp; along the last axis the row max and sum use explicit vector accumulators
+(LLVM never reassociates float reductions by itself) in a fixed order, so results are reproducible.
 
 The ONNX reductions reduce any axis set. The reduced axes follow from the input and output
 types with keepdims=1, without axes (reduce everything), and whenever only one set of removed
 axes turns the input shape into the output shape; otherwise ((3, 3) -> (3,)) the kernel reads
 the const axes input at run time (kernels never bake const values: see graphc/ops/shape.py)
-and runs one of the bodies it holds, one per axis set the types allow. A body is two loop
-nests, kept axes outside and reduced axes inside, with the accumulator in a register.
+and runs one of the bodies it holds, one per axis set the types allow. A body folds contiguous
+blocks with vector accumulators when the reduced axes are trailing, updates whole output rows with
+vector code when the kept axes are trailing (a bias gradient over the batch), and otherwise is two
+loop nests, kept axes outside and reduced axes inside, with the accumulator in a register.
 """
 from __future__ import annotations
 
@@ -20,6 +23,7 @@ import numpy as np
 from llvmlite import ir
 
 from ..codegen.kernels.elementwise import strides
+from ..codegen.kernels.norm import emit_columns_update, emit_row_reduce
 from ..codegen.loops import I1, I64, const, dot, for_range, iadd, imul, loop_nest, product
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import FLOAT_DTYPES, TensorType
@@ -48,6 +52,14 @@ def rows(k, t, axis):
     return k.numel(t, 0, axis), k.dim(t, axis), k.numel(t, axis + 1)
 
 
+def _max_step(s, acc, v):
+    return s.max(v, acc)  # NaN in the data wins, as in the scalar loop
+
+
+def _add_step(s, acc, v):
+    return s.add(acc, v)
+
+
 class AxisOp(OpDef):
     """Ops along one ``axis`` attribute."""
 
@@ -74,23 +86,31 @@ class Softmax(AxisOp):
         need_float(k, op)
         b, t = k.b, k.in_types[0]
         X, Y, s = k.inputs[0], k.outputs[0], k.scalar(t.dtype)
-        outer, D, inner = rows(k, t, self.axis(op, t.rank))
+        axis = self.axis(op, t.rank)
+        outer, D, inner = rows(k, t, axis)
+        contiguous = axis == t.rank - 1
         m, acc = var(k, s.ty, s.c(0.0)), var(k, s.ty, s.c(0.0))
         with loop_nest(b, [outer, inner], name="o") as (o, i):
             base = iadd(b, imul(b, o, imul(b, D, inner)), i)
 
             def at(d):
                 return iadd(b, base, imul(b, d, inner))
-            b.store(s.c(-math.inf), m)
-            with for_range(b, D, name="mx") as d:
-                b.store(s.max(k.load(X, at(d), t.dtype), b.load(m, typ=s.ty)), m)
-            mv = b.load(m, typ=s.ty)
+            if contiguous:  # the row is contiguous: max and sum with vector accumulators
+                mv = emit_row_reduce(k, t.dtype, X, base, D, -math.inf, _max_step)
+            else:
+                b.store(s.c(-math.inf), m)
+                with for_range(b, D, name="mx") as d:
+                    b.store(s.max(k.load(X, at(d), t.dtype), b.load(m, typ=s.ty)), m)
+                mv = b.load(m, typ=s.ty)
             with for_range(b, D, name="ex") as d:  # no loop-carried value: vectorizes
                 k.store(s.exp(s.sub(k.load(X, at(d), t.dtype), mv)), Y, at(d), t.dtype)
-            b.store(s.c(0.0), acc)
-            with for_range(b, D, name="sm") as d:
-                b.store(s.add(b.load(acc, typ=s.ty), k.load(Y, at(d), t.dtype)), acc)
-            total = b.load(acc, typ=s.ty)
+            if contiguous:
+                total = emit_row_reduce(k, t.dtype, Y, base, D, 0.0, _add_step)
+            else:
+                b.store(s.c(0.0), acc)
+                with for_range(b, D, name="sm") as d:
+                    b.store(s.add(b.load(acc, typ=s.ty), k.load(Y, at(d), t.dtype)), acc)
+                total = b.load(acc, typ=s.ty)
             if self.log:
                 shift = s.add(mv, s.log(total))
                 with for_range(b, D, name="nm") as d:
@@ -220,15 +240,33 @@ class Reduce(OpDef):
         b.ret_void()
 
     def emit_body(self, k, mask):
-        """Kept axes outside, reduced axes inside, the accumulator in a register."""
+        """Explicit vector code where the data is contiguous: reduced axes trailing (each output folds a
+        contiguous block, vector accumulators) or kept axes trailing (outputs updated a row at a time,
+        e.g. a bias gradient summing over the batch); otherwise kept axes outside, reduced axes inside,
+        the accumulator in a register."""
         b, x_t, y_t = k.b, k.in_types[0], k.out_types[0]
         s, r = k.scalar(x_t.dtype), x_t.rank
         kept, red = [a for a in range(r) if not mask[a]], [a for a in range(r) if mask[a]]
+        X, Y = k.inputs[0], k.outputs[0]
+        n_kept, n_red = product(b, [k.dim(x_t, a) for a in kept]), product(b, [k.dim(x_t, a) for a in red])
+        count = b.sitofp(n_red, s.ty)
+        if red == list(range(r - len(red), r)):  # each output reduces one contiguous block
+            with for_range(b, n_kept, name="o") as o:
+                acc = emit_row_reduce(k, x_t.dtype, X, imul(b, o, n_red), n_red, self.init, self.step, self.combine)
+                k.store(self.finish(s, acc, count), Y, o, y_t.dtype)
+            return
+        if kept == list(range(r - len(kept), r)):  # kept axes contiguous: fold whole rows into Y
+            with for_range(b, n_kept, name="i") as j:
+                k.store(s.c(self.init), Y, j, y_t.dtype)
+            with for_range(b, n_red, name="r") as i:
+                emit_columns_update(k, x_t.dtype, Y, X, const(0), imul(b, i, n_kept), n_kept, self.step)
+            with for_range(b, n_kept, name="f") as j:
+                k.store(self.finish(s, k.load(Y, j, y_t.dtype), count), Y, j, y_t.dtype)
+            return
         xs = strides(k, x_t, r, [False] * r)
         ys, run = {}, const(1)
         for a in reversed(kept):
             ys[a], run = run, imul(b, run, k.dim(x_t, a))
-        count = b.sitofp(product(b, [k.dim(x_t, a) for a in red]), s.ty)
         acc = var(k, s.ty, s.c(0.0))
         with loop_nest(b, [k.dim(x_t, a) for a in kept], name="o") as oi:
             base = dot(b, oi, [xs[a] for a in kept])
@@ -241,6 +279,10 @@ class Reduce(OpDef):
 
     def finish(self, s, acc, count):
         return acc
+
+    def combine(self, s, a, b):
+        """Two partial results of ``step`` folds into one (vector lanes)."""
+        return self.step(s, a, b)
 
 
 @register_op("ReduceSum", pattern=REDUCE)

@@ -36,6 +36,9 @@ class ReduceSumSquare(Reduce):
     def step(self, s, acc, v):
         return s.fma(v, v, acc)
 
+    def combine(self, s, a, b):
+        return s.add(a, b)
+
     @staticmethod
     def grad(ctx, op, dys):
         x = ctx.inputs[0]
@@ -55,6 +58,9 @@ class ReduceL1(Reduce):
 
     def step(self, s, acc, v):
         return s.add(acc, s.abs(v))
+
+    def combine(self, s, a, b):
+        return s.add(a, b)
 
     @staticmethod
     def grad(ctx, op, dys):

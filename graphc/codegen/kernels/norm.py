@@ -10,7 +10,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..loops import const, for_range, iadd, imul
-from ..scalar import FLAGS, lltype
+from ..scalar import FLAGS, ScalarEmitter, lltype
 
 VECTOR_BYTES = 64  # AVX-512 width; LLVM splits wider-than-native vectors on smaller targets
 
@@ -53,6 +53,75 @@ class VecOps:
             lanes = [self.b.fadd(lanes[i], lanes[i + 1], flags=FLAGS) for i in range(0, len(lanes), 2)]
         return lanes[0]
 
+
+
+class VectorEmitter(ScalarEmitter):
+    """The ScalarEmitter's arithmetic (add, max with NaN propagation, select, is_nan, ...) on vectors of
+    ``width`` lanes: constants are splatted, so an op's ``step(s, acc, v)`` runs unchanged on vectors."""
+
+    def __init__(self, b, dtype, width=None):
+        super().__init__(b, dtype)
+        self.width = width or VECTOR_BYTES // _elem_bytes(dtype)
+        self.ety, self.ty = self.ty, ir.VectorType(self.ty, self.width)
+
+    def c(self, v):
+        return ir.Constant(self.ty, [ir.Constant(self.ety, float(v))] * self.width)
+
+    def load(self, ptr, idx):
+        p = self.b.gep(ptr, [idx], source_etype=self.ety, inbounds=True)
+        return self.b.load(p, typ=self.ty, align=_elem_bytes(self.dtype))
+
+    def intrinsic(self, name, *args):
+        full = f"{name}.v{self.width}{'f32' if self.dtype == 'float32' else 'f64'}"
+        fn = self.module.globals.get(full)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(self.ty, [self.ty] * len(args)), full)
+        return self.b.call(fn, [self._v(a) for a in args])
+
+    def store(self, v, ptr, idx):
+        p = self.b.gep(ptr, [idx], source_etype=self.ety, inbounds=True)
+        self.b.store(v, p, align=_elem_bytes(self.dtype))
+
+    def lanes(self, v, step, s):
+        """Combine the lanes of ``v`` with the scalar ``step(s, a, b)`` as a balanced tree (fixed order)."""
+        lanes = [self.b.extract_element(v, const(i, ir.IntType(32))) for i in range(self.width)]
+        while len(lanes) > 1:
+            lanes = [step(s, lanes[i], lanes[i + 1]) for i in range(0, len(lanes), 2)]
+        return lanes[0]
+
+
+def emit_row_reduce(k, dtype, ptr, base, length, init, step, combine=None):
+    """``step``-fold of ``ptr[base : base + length]`` (contiguous) from ``init``, with vector accumulators:
+    lanes fold in a fixed tree with ``combine`` (two partial results; default ``step``), then the scalar
+    tail in order (reproducible; sums are reassociated only in this fixed way). ``step(emitter, acc, v)``
+    works on scalars and vectors alike. Returns a scalar."""
+    b = k.b
+    s, vs = k.scalar(dtype), VectorEmitter(k.b, dtype)
+    vacc = _slot(k, vs.ty, vs.c(init))
+    length = length if isinstance(length, ir.Value) else const(length)
+    nvec = b.sdiv(length, const(vs.width))
+    with for_range(b, nvec, name="rv") as i:
+        b.store(step(vs, b.load(vacc, typ=vs.ty), vs.load(ptr, iadd(b, base, imul(b, i, const(vs.width))))), vacc)
+    acc = _slot(k, s.ty, vs.lanes(b.load(vacc, typ=vs.ty), combine or step, s))
+    with for_range(b, length, start=b.mul(nvec, const(vs.width)), name="rt") as i:
+        b.store(step(s, b.load(acc, typ=s.ty), k.load(ptr, iadd(b, base, i), dtype)), acc)
+    return b.load(acc, typ=s.ty)
+
+
+def emit_columns_update(k, dtype, dst, src, dst_base, src_base, length, step):
+    """``dst[dst_base + j] = step(emitter, dst[dst_base + j], src[src_base + j])`` for ``j < length``,
+    vectorized explicitly (no loop-carried value: every j is independent)."""
+    b = k.b
+    s, vs = k.scalar(dtype), VectorEmitter(k.b, dtype)
+    length = length if isinstance(length, ir.Value) else const(length)
+    nvec = b.sdiv(length, const(vs.width))
+    with for_range(b, nvec, name="cv") as i:
+        j = imul(b, i, const(vs.width))
+        d = iadd(b, dst_base, j)
+        vs.store(step(vs, vs.load(dst, d), vs.load(src, iadd(b, src_base, j))), dst, d)
+    with for_range(b, length, start=b.mul(nvec, const(vs.width)), name="ct") as j:
+        d = iadd(b, dst_base, j)
+        k.store(step(s, k.load(dst, d, dtype), k.load(src, iadd(b, src_base, j), dtype)), dst, d, dtype)
 
 
 def _elem_bytes(dtype):

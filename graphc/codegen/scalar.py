@@ -102,9 +102,13 @@ class ScalarEmitter:
     def clip(self, x, lo, hi):
         return self.min(self.max(x, lo), hi)
 
+    def intrinsic_suffix(self):
+        """The type suffix of LLVM's overloaded intrinsics for this emitter's values."""
+        return "f32" if self.dtype == "float32" else "f64"
+
     def intrinsic(self, name, *args):
         """Call a float intrinsic (llvm.fabs, llvm.sqrt, ...) that lowers to an instruction."""
-        full = f"{name}.{'f32' if self.dtype == 'float32' else 'f64'}"
+        full = f"{name}.{self.intrinsic_suffix()}"
         fn = self.module.globals.get(full)
         if fn is None:
             fn = ir.Function(self.module, ir.FunctionType(self.ty, [self.ty] * len(args)), full)

@@ -22,25 +22,18 @@ def data(shape, dtype, op_type, seed=0):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("op_type", OPS)
-def test_trailing_axes_reduced(op_type, dtype):
+@pytest.mark.parametrize("trailing", [True, False], ids=["trailing-axes", "leading-axes"])
+def test_vector_reduction_paths(op_type, dtype, trailing):
+    """Reduced axes trailing (each output folds a contiguous block) or leading (the bias-gradient form:
+    whole (N, C) rows summed over the batch)."""
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     for n in SIZES:
-        check_op(op_type, [data((3, n), dtype, op_type), np.array([1], np.int64)], {"keepdims": 0},
-                 const_slots=(1,), rtol=rtol)
-    check_op(op_type, [data((2, 5, 17), dtype, op_type), np.array([1, 2], np.int64)], {"keepdims": 1},
-             const_slots=(1,), rtol=rtol)
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("op_type", OPS)
-def test_leading_axes_reduced(op_type, dtype):
-    """The bias-gradient form: sum over the batch of (N, C) rows."""
-    rtol = 1e-5 if dtype == np.float32 else 1e-12
-    for n in SIZES:
-        check_op(op_type, [data((5, n), dtype, op_type), np.array([0], np.int64)], {"keepdims": 0},
-                 const_slots=(1,), rtol=rtol)
-    check_op(op_type, [data((4, 3, 33), dtype, op_type), np.array([0, 1], np.int64)], {"keepdims": 1},
-             const_slots=(1,), rtol=rtol)
+        shape = (3, n) if trailing else (5, n)
+        check_op(op_type, [data(shape, dtype, op_type), np.array([1 if trailing else 0], np.int64)],
+                 {"keepdims": 0}, const_slots=(1,), rtol=rtol)
+    shape, ax = ((2, 5, 17), [1, 2]) if trailing else ((4, 3, 33), [0, 1])
+    check_op(op_type, [data(shape, dtype, op_type), np.array(ax, np.int64)], {"keepdims": 1}, const_slots=(1,),
+             rtol=rtol)
 
 
 @pytest.mark.parametrize("op_type", ["ReduceMax", "ReduceMin"])

@@ -71,12 +71,8 @@ class VectorEmitter(ScalarEmitter):
         p = self.b.gep(ptr, [idx], source_etype=self.ety, inbounds=True)
         return self.b.load(p, typ=self.ty, align=_elem_bytes(self.dtype))
 
-    def intrinsic(self, name, *args):
-        full = f"{name}.v{self.width}{'f32' if self.dtype == 'float32' else 'f64'}"
-        fn = self.module.globals.get(full)
-        if fn is None:
-            fn = ir.Function(self.module, ir.FunctionType(self.ty, [self.ty] * len(args)), full)
-        return self.b.call(fn, [self._v(a) for a in args])
+    def intrinsic_suffix(self):
+        return f"v{self.width}{super().intrinsic_suffix()}"
 
     def store(self, v, ptr, idx):
         p = self.b.gep(ptr, [idx], source_etype=self.ety, inbounds=True)

@@ -17,7 +17,7 @@ def __getattr__(name):
     """Training and saving modules load on first use (``keras.optimizers``, ``keras.losses``, ...)."""
     if name in _LAZY:
         import importlib
-        module = importlib.import_module("graphc.datasets" if name == "datasets" else f"graphc.keras.{name}")
+        module = importlib.import_module(f"graphc.keras.{name}")
         globals()[name] = module
         return module
     raise AttributeError(f"module 'graphc.keras' has no attribute {name!r}")

@@ -90,10 +90,11 @@ def test_normalize():
     np.testing.assert_allclose(utils.normalize(x32), np.full((2, 4), 0.5))
 
 
-def test_get_file_says_graphc_is_offline():
-    with pytest.raises(NotImplementedError, match="offline") as err:
+def test_get_file_says_graphc_is_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="offline") as err:
         utils.get_file("mnist.npz", origin="https://example.com/mnist.npz")
-    assert "https://example.com/mnist.npz" in str(err.value)
+    assert "https://example.com/mnist.npz" in str(err.value) and str(tmp_path / "datasets" / "mnist.npz") in str(err.value)
 
 
 def test_public_names():

@@ -107,16 +107,47 @@ def normalize(x, axis=-1, order=2):
     return x / norm
 
 
+def _keras_home():
+    import os
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return home if os.access(os.path.dirname(home) or ".", os.W_OK) or os.path.isdir(home) \
+        else os.path.join("/tmp", ".keras")
+
+
 def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None, cache_subdir="datasets",
              hash_algorithm="auto", extract=False, archive_format="auto", cache_dir=None, force_download=False):
-    """Not available: graphc works offline and never downloads files.
+    """The local path of a file Keras would download to its cache: ``cache_dir/cache_subdir/fname``
+    (default ``$KERAS_HOME/datasets``, ``~/.keras/datasets``), checked against ``file_hash`` (sha256 or
+    md5) when given.
 
-    Download the file yourself and pass its local path where the tutorial used the result
-    of ``get_file``.
-    """
-    raise NotImplementedError(
-        f"keras.utils.get_file: graphc works offline and does not download files "
-        f"(fname={fname!r}, origin={origin!r}). Download it yourself and use the local path instead.")
+    graphc works offline and never downloads: when the file is not in the cache the error names the
+    path to put it at (the URL is ``origin``)."""
+    import hashlib
+    import os
+    if fname is None:
+        if origin is None:
+            raise ValueError("get_file needs `fname` or `origin`")
+        fname = os.path.basename(origin.split("?")[0])
+    if os.path.isabs(fname) and os.path.exists(fname):
+        path = fname
+    else:
+        base = os.path.expanduser(cache_dir) if cache_dir else _keras_home()
+        path = os.path.join(base, cache_subdir, fname)
+    if force_download or not os.path.exists(path):
+        raise FileNotFoundError(
+            f"keras.utils.get_file: {path!r} is not there and graphc works offline (it never downloads). "
+            f"Download {origin or fname!r} yourself and save it at that path (or pass cache_dir=).")
+    expected = file_hash or md5_hash
+    if expected:
+        algo = hash_algorithm if hash_algorithm in ("sha256", "md5") else ("md5" if len(expected) == 32 else "sha256")
+        h = hashlib.new(algo)
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        if h.hexdigest() != expected:
+            raise ValueError(f"keras.utils.get_file: {path!r} is corrupt or a different file: its {algo} is "
+                             f"{h.hexdigest()}, expected {expected}")
+    return path
 
 
 try:  # the progress bar lives next to this module (keras.utils.Progbar)

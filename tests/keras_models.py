@@ -815,6 +815,21 @@ def stateful_bidirectional(keras):
     return keras.Model(inputs, x)
 
 
+def preprocessing_layers(keras):
+    """Rescaling, Normalization (static statistics, and invert), Identity, UnitNormalization,
+    SpatialDropout1D/2D/3D (identity at inference) and ActivityRegularization on three inputs."""
+    L = keras.layers
+    seq, img, vol = keras.Input((8, 4)), keras.Input((6, 6, 3)), keras.Input((4, 4, 4, 2))
+    a = L.SpatialDropout1D(0.3)(L.Normalization(mean=[0.5, -1.0, 2.0, 0.0], variance=[1.0, 4.0, 0.25, 2.0])(seq))
+    a = L.GlobalAveragePooling1D()(a)
+    b = L.SpatialDropout2D(0.2)(L.Conv2D(4, 3)(L.Rescaling(1.0 / 255, offset=-0.5)(img)))
+    b = L.UnitNormalization()(L.GlobalMaxPooling2D()(b))
+    c = L.Identity()(L.SpatialDropout3D(0.1)(vol))
+    c = L.Flatten()(L.Conv3D(2, 2)(c))
+    x = L.ActivityRegularization(l1=0.01)(L.Dense(5)(L.Concatenate()([a, b, c])))
+    return keras.Model([seq, img, vol], L.Normalization(mean=0.5, variance=4.0, invert=True)(x))
+
+
 # stateful models: fixtures record a sequence of calls (see tools/make_keras_fixtures.py)
 STATEFUL_MODELS = {"stateful_lstm": stateful_lstm, "stateful_bidirectional": stateful_bidirectional}
 
@@ -869,6 +884,8 @@ MODELS = {
     "dcgan_generator": (dcgan_generator, (8,)),
     # keras.ops nodes in the functional API (issue 4 item 5)
     "ops_functional": (ops_functional, (6,)),
+    # preprocessing / identity / regularization layers of the tutorials
+    "preprocessing_layers": (preprocessing_layers, [(8, 4), (6, 6, 3), (4, 4, 4, 2)]),
     # recurrent layers and masking (issue 4 items 3 and 4)
     "lstm_stack": (lstm_stack, (6, 4)),
     "gru_configs": (gru_configs, (5, 3)),

@@ -381,10 +381,11 @@ class Layer:
 
 
 def add_activity_penalty(layer, outputs):
-    """Keras's activity_regularizer: in a training trace, penalty(outputs) / batch size joins the loss."""
+    """Keras's activity_regularizer: in a loss trace (train and test steps, as Keras's compute_loss adds
+    ``model.losses`` in both), penalty(outputs) / batch size joins the loss."""
     reg = getattr(layer, "activity_regularizer", None)
     tracer = current()
-    if reg is not None and tracer is not None and tracer.training:
+    if reg is not None and tracer is not None and tracer.collect_losses:
         from .. import ops
         batch = ops.cast(emit_size_ratio(outputs), outputs.dtype)
         penalty = ops.multiply(reg(outputs), batch)

@@ -107,6 +107,7 @@ class Tracer:
     def __init__(self, name="graph", training=False):
         self.b = GraphBuilder(name=name)
         self.training = training
+        self.collect_losses = False  # activity regularizers add penalties (train/test step traces)
         self._vars: dict[int, str] = {}
         self._layer_stack: list = []
         self.updates: list = []  # (Variable, SymbolicValue): buffers the program overwrites in place

@@ -62,5 +62,6 @@ from .preprocessing.augmentation import (RandomBrightness, RandomContrast, Rando
                                          RandomTranslation, RandomZoom)
 from .preprocessing.image import CenterCrop, Rescaling, Resizing
 from .preprocessing.normalization import Normalization
+from .core.unit_normalization import UnitNormalization
 
 __all__ = [n for n in dir() if not n.startswith("_")]

@@ -194,6 +194,8 @@ class Model(Trainer, Layer):
         if any(isinstance(v, (KerasTensor, SymbolicValue)) for v in leaves) or current() is not None:
             return super().__call__(*args, **kwargs)
         self._ensure_built(args[0])
+        if kwargs.get("training"):  # dropout/noise active, BatchNormalization on batch statistics
+            return self._eager_call(args, {"training": True})
         return self._run(self._standardize_inputs(args[0]))
 
     def to_json(self, **kwargs):

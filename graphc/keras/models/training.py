@@ -36,6 +36,7 @@ class StepProgram:
 def _lower_step(model, y_sig, training):
     cfg = model._compile_cfg
     tracer = Tracer(name=f"{model.name}_{'train' if training else 'test'}", training=training)
+    tracer.collect_losses = True
     opt = cfg.optimizer
     if training:
         opt.build(model.trainable_weights)

@@ -64,8 +64,9 @@ class Normalization(Layer):
             batches = [arr] if arr is not None and arr.dtype != object else [np.asarray(b) for b in data]
         if not self.built:
             self._maybe_build((None,) + batches[0].shape[1:])
-        if self.input_mean is not None:
-            return
+        if self.input_mean is not None:  # Keras refuses too
+            raise ValueError(f"Cannot `adapt` a Normalization layer that is initialized with static `mean` and "
+                             f"`variance`, you passed mean {self.input_mean} and variance {self.input_variance}.")
         x = np.concatenate([b.astype(np.float64) for b in batches], axis=0)
         self.adapt_mean.assign(x.mean(axis=self._reduce_axis).astype(self.dtype))
         self.adapt_variance.assign(x.var(axis=self._reduce_axis).astype(self.dtype))

@@ -57,14 +57,23 @@ def _quantile(x, q, axis, method, keepdims, scale, what):
         if hi != lo and frac:
             b = _slice(s, s.ndim - 1, hi, hi + 1)
             a = emit("Add", [a, emit("Mul", [emit("Sub", [b, a]), t.const(np.asarray(frac, x.dtype))])])
-        v = squeeze.traced(a, -1)
+        outs.append(a)
+    return stack_quantiles(outs, q, axes, keepdims)
+
+
+def stack_quantiles(outs, q, axes, keepdims):
+    """Per-quantile results (reduced axis kept last, size 1) -> Keras's layout: the reduced axes
+    restored with ``keepdims``, a 1-D ``q`` on a new leading axis."""
+    vals = []
+    for v in outs:
+        v = squeeze.traced(v, -1)
         if keepdims:
             for ax in sorted(axes):
                 v = expand_dims.traced(v, ax)
-        outs.append(v)
+        vals.append(v)
     if np.ndim(q) == 0:
-        return outs[0]
-    return concatenate.traced([expand_dims.traced(o, 0) for o in outs], axis=0)
+        return vals[0]
+    return concatenate.traced([expand_dims.traced(o, 0) for o in vals], axis=0)
 
 
 @keras_op("x")

@@ -175,15 +175,9 @@ def _nan_quantile(x, q, axis, method, keepdims, scale, what):
             return _reduce("ReduceSum", emit("Where", [emit("Equal", [ar, i]), s, _like(y, 0.0)]), [-1], True)
         a, b = pick(lo), pick(hi)
         v = emit("Add", [a, emit("Mul", [emit("Sub", [b, a]), frac])])
-        v = emit("Where", [emit("Equal", [count, _like(y, 0.0)]), _like(y, np.nan), v])
-        v = squeeze.traced(v, -1)
-        if keepdims:
-            for ax in sorted(axes):
-                v = expand_dims.traced(v, ax)
-        outs.append(v)
-    if np.ndim(q) == 0:
-        return outs[0]
-    return concatenate.traced([expand_dims.traced(o, 0) for o in outs], axis=0)
+        outs.append(emit("Where", [emit("Equal", [count, _like(y, 0.0)]), _like(y, np.nan), v]))
+    from .misc_ext import stack_quantiles
+    return stack_quantiles(outs, q, axes, keepdims)
 
 
 @keras_op("x")

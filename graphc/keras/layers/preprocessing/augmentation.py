@@ -85,7 +85,9 @@ class RandomRotation(_Augmentation):
                 "fill_value": self.fill_value, "interpolation": self.interpolation}
 
 
-class RandomZoom(_Augmentation):
+class _FactorAugmentation(_Augmentation):
+    """RandomZoom / RandomTranslation: height and width factors, fill mode and interpolation."""
+
     def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear", seed=None,
                  fill_value=0.0, data_format=None, **kwargs):
         super().__init__(seed=seed, data_format=data_format, **kwargs)
@@ -97,16 +99,13 @@ class RandomZoom(_Augmentation):
                 "fill_mode": self.fill_mode, "interpolation": self.interpolation, "fill_value": self.fill_value}
 
 
-class RandomTranslation(_Augmentation):
-    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, data_format=None, **kwargs):
-        super().__init__(seed=seed, data_format=data_format, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
-        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, fill_value
+class RandomZoom(_FactorAugmentation):
+    pass
 
-    def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor,
-                "fill_mode": self.fill_mode, "interpolation": self.interpolation, "fill_value": self.fill_value}
+
+class RandomTranslation(_FactorAugmentation):
+    def __init__(self, height_factor, width_factor, *args, **kwargs):  # both factors required, as in Keras
+        super().__init__(height_factor, width_factor, *args, **kwargs)
 
 
 class RandomContrast(_Augmentation):

@@ -68,6 +68,15 @@ def infer_rate(predict_batch, x: np.ndarray, batch: int, quick: bool) -> float:
     return n / median_time(sweep, 1 if quick else 5, warmup=1)
 
 
+def measure_inference(out: dict, name: str, predict, x: np.ndarray, batch: int, quick: bool):
+    """Fill ``out`` with inference samples/s at ``batch``, its GFLOP/s and the batch-1 latency of ``predict``."""
+    from workloads import infer_flops_per_sample
+    out["infer_samples_per_s"] = infer_rate(predict, x, batch, quick)
+    out["infer_gflops"] = gflops(infer_flops_per_sample(name) * out["infer_samples_per_s"], 1.0)
+    x1 = x[:1]
+    out["latency_s"] = median_time(lambda: predict(x1), latency_calls(quick))
+
+
 def emit(result: dict):
     """The parent reads the last line that starts with MARK."""
     sys.stdout.write(MARK + json.dumps(result) + "\n")

@@ -15,32 +15,13 @@ import time
 
 import numpy as np
 
-from common import MARK, emit, gflops, infer_rate, latency_calls, median_time, parse_args, train_rate
-from workloads import (CNN_PARAMS, GEMM_SHAPES, INFER_BATCH, data, infer_flops_per_sample, spec,
-                       train_flops_per_sample)
+from common import MARK, emit, gflops, latency_calls, measure_inference, median_time, parse_args, train_rate
+from workloads import GEMM_SHAPES, INFER_BATCH, data, keras_model, spec, train_flops_per_sample
 
 
 def build(name):
     from graphc import keras
-    from graphc.keras import layers
-    s = spec(name)
-    if name == "mlp1":
-        body = [layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")]
-    elif name == "mlp2":
-        body = [layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
-                layers.Dense(10, activation="softmax")]
-    elif name == "cnn":
-        body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
-                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-                layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax")]
-    else:
-        body = [layers.LSTM(64), layers.Dense(1)]
-    m = keras.Sequential([keras.Input(s["input"])] + body)
-    if name == "cnn":
-        assert m.count_params() == CNN_PARAMS, m.count_params()
-    m.compile(optimizer=keras.optimizers.Adam(1e-3),
-              loss="categorical_crossentropy" if s["loss"] == "cce" else "mse")
-    return m
+    return keras_model(name, keras)
 
 
 def _compile_step(m, y):
@@ -97,10 +78,8 @@ def workload(args):
     out["memory"] = prog.exe.memory_report((b,))
 
     xi = data(s, n=max(INFER_BATCH * (4 if args.quick else 16), INFER_BATCH), seed=1)[0]
-    out["infer_samples_per_s"] = infer_rate(m.predict_on_batch, xi, INFER_BATCH, args.quick)
-    out["infer_gflops"] = gflops(infer_flops_per_sample(s["name"]) * out["infer_samples_per_s"], 1.0)
+    measure_inference(out, s["name"], m.predict_on_batch, xi, INFER_BATCH, args.quick)
     x1 = xi[:1]
-    out["latency_s"] = median_time(lambda: m.predict_on_batch(x1), latency_calls(args.quick))
     # per-call overhead: what a one-sample predict / train_on_batch costs above its bare native call
     full, native = _overhead(m._executable(), [x1], lambda: m.predict_on_batch(x1), latency_calls(args.quick))
     out["predict1_native_s"], out["predict1_overhead_s"] = native, full - native

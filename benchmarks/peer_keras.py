@@ -7,30 +7,12 @@ from __future__ import annotations
 
 import time
 
-from common import emit, gflops, infer_rate, latency_calls, median_time, parse_args, train_rate
-from workloads import CNN_PARAMS, INFER_BATCH, data, infer_flops_per_sample, spec, train_flops_per_sample
+from common import emit, gflops, measure_inference, parse_args, train_rate
+from workloads import INFER_BATCH, data, keras_model, spec, train_flops_per_sample
 
 
 def build(name, keras):
-    layers = keras.layers
-    s = spec(name)
-    if name == "mlp1":
-        body = [layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")]
-    elif name == "mlp2":
-        body = [layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
-                layers.Dense(10, activation="softmax")]
-    elif name == "cnn":
-        body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
-                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
-                layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax")]
-    else:
-        body = [layers.LSTM(64), layers.Dense(1)]
-    m = keras.Sequential([keras.Input(s["input"])] + body)
-    if name == "cnn":
-        assert m.count_params() == CNN_PARAMS, m.count_params()
-    m.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=True,
-              loss="categorical_crossentropy" if s["loss"] == "cce" else "mse")
-    return m
+    return keras_model(name, keras, jit_compile=True)
 
 
 def main():
@@ -52,10 +34,7 @@ def main():
     out.update(train_rate(epoch, len(x), args.quick))
     out["train_gflops"] = gflops(train_flops_per_sample(s["name"]) * out["train_samples_per_s"], 1.0)
     xi = data(s, n=INFER_BATCH * (4 if args.quick else 16), seed=1)[0]
-    out["infer_samples_per_s"] = infer_rate(m.predict_on_batch, xi, INFER_BATCH, args.quick)
-    out["infer_gflops"] = gflops(infer_flops_per_sample(s["name"]) * out["infer_samples_per_s"], 1.0)
-    x1 = xi[:1]
-    out["latency_s"] = median_time(lambda: m.predict_on_batch(x1), latency_calls(args.quick))
+    measure_inference(out, s["name"], m.predict_on_batch, xi, INFER_BATCH, args.quick)
     emit(out)
 
 

@@ -1,8 +1,8 @@
 """onnxruntime peer: runs graphc's own exported ONNX model (inference samples/s and batch-1 latency)."""
 from __future__ import annotations
 
-from common import emit, gflops, infer_rate, latency_calls, median_time, parse_args
-from workloads import INFER_BATCH, data, infer_flops_per_sample, spec
+from common import emit, measure_inference, parse_args
+from workloads import INFER_BATCH, data, spec
 
 
 def main():
@@ -22,10 +22,7 @@ def main():
         return sess.run([out_name], {name: xb})[0]
     xi = data(s, n=INFER_BATCH * (4 if args.quick else 16), seed=1)[0]
     out = {"peer": "onnxruntime", "workload": s["name"], "threads": args.threads, "version": ort.__version__}
-    out["infer_samples_per_s"] = infer_rate(predict, xi, INFER_BATCH, args.quick)
-    out["infer_gflops"] = gflops(infer_flops_per_sample(s["name"]) * out["infer_samples_per_s"], 1.0)
-    x1 = xi[:1]
-    out["latency_s"] = median_time(lambda: predict(x1), latency_calls(args.quick))
+    measure_inference(out, s["name"], predict, xi, INFER_BATCH, args.quick)
     emit(out)
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import emit, gflops, infer_rate, latency_calls, median_time, parse_args, train_rate
-from workloads import INFER_BATCH, data, infer_flops_per_sample, spec, train_flops_per_sample
+from common import emit, gflops, measure_inference, parse_args, train_rate
+from workloads import INFER_BATCH, data, spec, train_flops_per_sample
 
 
 def build(name, torch):
@@ -69,10 +69,7 @@ def main():
         with torch.inference_mode():
             o = model(xb)
             return torch.softmax(o, -1) if cce else o
-    out["infer_samples_per_s"] = infer_rate(predict, xi, INFER_BATCH, args.quick)
-    out["infer_gflops"] = gflops(infer_flops_per_sample(s["name"]) * out["infer_samples_per_s"], 1.0)
-    x1 = xi[:1]
-    out["latency_s"] = median_time(lambda: predict(x1), latency_calls(args.quick))
+    measure_inference(out, s["name"], predict, xi, INFER_BATCH, args.quick)
     emit(out)
 
 

@@ -69,3 +69,27 @@ def train_flops_per_sample(name: str) -> int:
 
 def infer_flops_per_sample(name: str) -> int:
     return sum(f for _, f in forward_layers(name))
+
+
+def keras_model(name: str, keras, **compile_kwargs):
+    """The workload as a Keras model (graphc.keras or real Keras 3: the same tutorial code), compiled
+    with Adam(1e-3) and the workload's loss; ``compile_kwargs`` go to ``compile`` (e.g. jit_compile)."""
+    layers = keras.layers
+    s = spec(name)
+    if name == "mlp1":
+        body = [layers.Dense(512, activation="relu"), layers.Dense(10, activation="softmax")]
+    elif name == "mlp2":
+        body = [layers.Dense(512, activation="relu"), layers.Dense(512, activation="relu"),
+                layers.Dense(10, activation="softmax")]
+    elif name == "cnn":
+        body = [layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+                layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"), layers.Flatten(),
+                layers.Dense(64, activation="relu"), layers.Dense(10, activation="softmax")]
+    else:
+        body = [layers.LSTM(64), layers.Dense(1)]
+    m = keras.Sequential([keras.Input(s["input"])] + body)
+    if name == "cnn":
+        assert m.count_params() == CNN_PARAMS, m.count_params()
+    m.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy" if s["loss"] == "cce" else "mse",
+              **compile_kwargs)
+    return m

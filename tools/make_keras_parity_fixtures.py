@@ -42,24 +42,6 @@ BATCHES = (5, 1)
 TOL = 1e-5  # max|diff| / max(1, max|expected|)
 
 
-def _as_list(y):
-    """Outputs as a list (a dict of outputs in sorted key order)."""
-    if isinstance(y, dict):
-        return [y[k] for k in sorted(y)]
-    return list(y) if isinstance(y, (list, tuple)) else [y]
-
-
-def _feed(model, xs):
-    """Inputs as the model takes them: a dict for a model built on a dict of inputs."""
-    try:
-        structure = model.input
-    except (AttributeError, ValueError):  # Keras: a Sequential that was never called has no `input`
-        structure = None
-    if isinstance(structure, dict):
-        return dict(zip(structure.keys(), xs))
-    return xs if len(xs) > 1 else xs[0]
-
-
 def _shape(s):
     if s is None:
         return None
@@ -109,7 +91,7 @@ def write_fixtures(names):
         arrays = {}
         for batch in BATCHES:
             xs = parity_models.draw_inputs(name, batch, rng)
-            ys = _as_list(model.predict(_feed(model, xs), batch_size=batch, verbose=0))
+            ys = parity_models.as_list(model.predict(parity_models.feed(model, xs), batch_size=batch, verbose=0))
             arrays.update({f"x{batch}_{i}": x for i, x in enumerate(xs)})
             arrays.update({f"y{batch}_{i}": np.asarray(y) for i, y in enumerate(ys)})
         model.save(os.path.join(OUT, f"{name}.keras"))
@@ -173,7 +155,7 @@ for name in names:
         rng = np.random.default_rng(2000 + sorted(pm.MODELS).index(name))
         model.set_weights(pm.random_weights(model, rng))
         xs = pm.draw_inputs(name, 4, rng)
-        ys = mk._as_list(model.predict(mk._feed(model, xs), verbose=0))
+        ys = pm.as_list(model.predict(pm.feed(model, xs), verbose=0))
         for ext in ("h5", "keras"):
             model.save(f"{out}/{{name}}.{{ext}}")
         np.savez(f"{out}/{{name}}.npz", *model.get_weights(), **{{f"x{{i}}": a for i, a in enumerate(xs)}},
@@ -207,13 +189,13 @@ def reverse_check(graphc_python, names):
         keras.backend.clear_session()
         own = parity_models.MODELS[name][0](keras)
         own.set_weights(weights)
-        oracle = _as_list(own.predict(_feed(own, xs), verbose=0))
+        oracle = parity_models.as_list(own.predict(parity_models.feed(own, xs), verbose=0))
         for ext in ("h5", "keras"):
             checks += 1
             try:
                 keras.backend.clear_session()
                 model = keras.models.load_model(os.path.join(out, f"{name}.{ext}"), safe_mode=False)
-                got = _as_list(model.predict(_feed(model, xs), verbose=0))
+                got = parity_models.as_list(model.predict(parity_models.feed(model, xs), verbose=0))
                 assert len(got) == len(want), f"{len(got)} outputs, graphc {len(want)}"
                 err = max(float(np.max(np.abs(np.asarray(g) - w))) / max(1.0, float(np.max(np.abs(w))))
                           for g, w in zip(got, want))

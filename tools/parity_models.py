@@ -508,3 +508,21 @@ def random_weights(model, rng):
             v = v * 0.5
         out.append(v.astype("float32"))
     return out
+
+
+def as_list(y):
+    """Outputs as a list (a dict of outputs in sorted key order)."""
+    if isinstance(y, dict):
+        return [y[k] for k in sorted(y)]
+    return list(y) if isinstance(y, (list, tuple)) else [y]
+
+
+def feed(model, xs):
+    """Inputs as the model takes them: a dict for a model built on a dict of inputs."""
+    try:
+        structure = model.input
+    except (AttributeError, ValueError):  # Keras: a Sequential that was never called has no `input`
+        structure = None
+    if isinstance(structure, dict):
+        return dict(zip(structure.keys(), xs))
+    return xs if len(xs) > 1 else xs[0]

@@ -17,6 +17,7 @@ import pytest
 
 from graphc import keras
 from harness import assert_close
+from parity_models import as_list, feed
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "keras_parity"
 NAMES = sorted(p.stem for p in DATA.glob("*.json"))
@@ -35,32 +36,6 @@ def _meta(name):
     return json.loads((DATA / f"{name}.json").read_text())
 
 
-def _as_list(y):
-    """Outputs as a list (a dict of outputs in sorted key order)."""
-    if isinstance(y, dict):
-        return [y[k] for k in sorted(y)]
-    return list(y) if isinstance(y, (list, tuple)) else [y]
-
-
-def _feed(model, xs):
-    """Inputs as the model takes them: a dict for a model built on a dict of inputs."""
-    try:
-        structure = model.input
-    except (AttributeError, ValueError):  # Keras: a Sequential that was never called has no `input`
-        structure = None
-    if isinstance(structure, dict):
-        return dict(zip(structure.keys(), xs))
-    return xs if len(xs) > 1 else xs[0]
-
-
-def _shape(s):
-    if s is None:
-        return None
-    if isinstance(s, (list, tuple)) and s and isinstance(s[0], (list, tuple)):
-        return [list(x) for x in s]
-    return list(s)
-
-
 def test_fixtures_present():
     assert len(NAMES) >= 19, NAMES
 
@@ -73,7 +48,7 @@ def test_predictions_match_keras(name, fmt):
     for batch in BATCHES:
         xs = [data[f"x{batch}_{i}"] for i in range(meta["num_inputs"])]
         want = [data[f"y{batch}_{i}"] for i in range(meta["num_outputs"])]
-        got = _as_list(model.predict(_feed(model, xs), batch_size=batch, verbose=0))
+        got = as_list(model.predict(feed(model, xs), batch_size=batch, verbose=0))
         assert len(got) == len(want)
         for k, (g, w) in enumerate(zip(got, want)):
             assert_close(g, w, rtol=1e-5, what=f"{name}.{fmt} batch {batch} output {k}")
@@ -130,7 +105,7 @@ def test_config_round_trip_keeps_predictions(name, monkeypatch):
     data = np.load(DATA / f"{name}.npz")
     xs = [data[f"x5_{i}"] for i in range(meta["num_inputs"])]
     want = [data[f"y5_{i}"] for i in range(meta["num_outputs"])]
-    got = _as_list(clone.predict(_feed(clone, xs), verbose=0))
+    got = as_list(clone.predict(feed(clone, xs), verbose=0))
     for k, (g, w) in enumerate(zip(got, want)):
         assert_close(g, w, rtol=1e-5, what=f"{name} from_config output {k}")
 
@@ -146,6 +121,6 @@ def test_graphc_resave_round_trip(name, tmp_path):
     for ext in ("keras", "h5"):
         model.save(tmp_path / f"m.{ext}")
         again = keras.models.load_model(tmp_path / f"m.{ext}", safe_mode=False)
-        got = _as_list(again.predict(_feed(again, xs), verbose=0))
+        got = as_list(again.predict(feed(again, xs), verbose=0))
         for k, (g, w) in enumerate(zip(got, want)):
             assert_close(g, w, rtol=1e-5, what=f"{name} resaved .{ext} output {k}")

@@ -61,6 +61,38 @@ def _gather(x, index, axis):
     return emit("Gather", [x, x.tracer.const(np.asarray(index, dtype=np.int64))], axis=axis)
 
 
+def set_cell_options(cell, activation, recurrent_activation, kernel_initializer, recurrent_initializer,
+                     bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer, kernel_constraint,
+                     recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed):
+    """The options every recurrent cell (SimpleRNN/LSTM/GRU and ConvLSTM cells) shares, resolved as Keras
+    does: activations, initializers, regularizers and constraints by name, dropouts clipped to [0, 1],
+    and the dropout seed (a fresh one from graphc's generator when ``seed`` is None)."""
+    cell.activation = activations.get(activation)
+    cell.recurrent_activation = activations.get(recurrent_activation)
+    cell.kernel_initializer = initializers.get(kernel_initializer)
+    cell.recurrent_initializer = initializers.get(recurrent_initializer)
+    cell.bias_initializer = initializers.get(bias_initializer)
+    cell.kernel_regularizer = regularizers.get(kernel_regularizer)
+    cell.recurrent_regularizer = regularizers.get(recurrent_regularizer)
+    cell.bias_regularizer = regularizers.get(bias_regularizer)
+    cell.kernel_constraint = constraints.get(kernel_constraint)
+    cell.recurrent_constraint = constraints.get(recurrent_constraint)
+    cell.bias_constraint = constraints.get(bias_constraint)
+    cell.dropout = min(1.0, max(0.0, float(dropout)))
+    cell.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
+    cell.seed = seed
+    from ... import utils
+    cell._seed = int(seed) if seed is not None else utils.make_default_seed()
+
+
+def forget_bias_initializer(base, units):
+    """Keras's ``unit_forget_bias``: the LSTM bias (gates i, f, c, o) from ``base``, with ones for f."""
+    def bias_init(shape, dtype=None):
+        return np.concatenate([np.asarray(base((units,), dtype=dtype)), np.ones((units,), dtype=dtype),
+                               np.asarray(base((2 * units,), dtype=dtype))])
+    return bias_init
+
+
 class RNNCellBase(Layer):
     """Weights and config shared by the three cells; ``gates`` blocks of ``units`` columns."""
     gates = 1
@@ -78,23 +110,10 @@ class RNNCellBase(Layer):
             raise ValueError(f"Received an invalid value for argument `units`, expected a positive integer, "
                              f"got {units}.")
         self.units = units
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
-        self.seed = seed
-        from ... import utils
-        self._seed = int(seed) if seed is not None else utils.make_default_seed()
+        set_cell_options(self, activation, recurrent_activation, kernel_initializer, recurrent_initializer,
+                         bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                         kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed)
         self.state_size = units
         self.output_size = units
         self._recurrent_dropout_mask = None  # set by the RNN layer around step-by-step calls
@@ -237,14 +256,8 @@ class LSTMCell(RNNCellBase):
         self.state_size = [units, units]
 
     def _bias_initializer(self):
-        if not self.unit_forget_bias:
-            return self.bias_initializer
-        init, u = self.bias_initializer, self.units
-
-        def bias_init(shape, dtype=None):
-            return np.concatenate([np.asarray(init((u,), dtype=dtype)), np.ones((u,), dtype=dtype),
-                                   np.asarray(init((2 * u,), dtype=dtype))])
-        return bias_init
+        return forget_bias_initializer(self.bias_initializer, self.units) if self.unit_forget_bias \
+            else self.bias_initializer
 
     def _gate_order(self):
         u = self.units

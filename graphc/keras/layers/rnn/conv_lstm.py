@@ -17,7 +17,7 @@ from ...engine.trace import SymbolicValue
 from ...engine.variable import Variable
 from ...ops.core import emit
 from ..convolutional.base_conv import check_padding, normalize_tuple
-from .cells import _cols
+from .cells import _cols, forget_bias_initializer, set_cell_options
 from .rnn import RNN
 
 
@@ -43,23 +43,10 @@ class ConvLSTM2DCell(Layer):
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
         self.padding = check_padding(padding)
         self.data_format = data_format or config.image_data_format()
-        self.activation = activations.get(activation)
-        self.recurrent_activation = activations.get(recurrent_activation)
         self.use_bias, self.unit_forget_bias = use_bias, unit_forget_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = regularizers.get(recurrent_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.recurrent_constraint = constraints.get(recurrent_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.dropout = min(1.0, max(0.0, float(dropout)))
-        self.recurrent_dropout = min(1.0, max(0.0, float(recurrent_dropout)))
-        self.seed = seed
-        from ... import utils
-        self._seed = int(seed) if seed is not None else utils.make_default_seed()
+        set_cell_options(self, activation, recurrent_activation, kernel_initializer, recurrent_initializer,
+                         bias_initializer, kernel_regularizer, recurrent_regularizer, bias_regularizer,
+                         kernel_constraint, recurrent_constraint, bias_constraint, dropout, recurrent_dropout, seed)
         self.state_size = [self.filters, self.filters]
         self.output_size = self.filters
         self._recurrent_dropout_mask = None
@@ -84,11 +71,7 @@ class ConvLSTM2DCell(Layer):
                                                 regularizer=self.recurrent_regularizer,
                                                 constraint=self.recurrent_constraint)
         if self.use_bias:
-            init = self.bias_initializer
-            if self.unit_forget_bias:
-                def init(shape, dtype=None, base=self.bias_initializer):
-                    return np.concatenate([np.asarray(base((f,), dtype=dtype)), np.ones((f,), dtype=dtype),
-                                           np.asarray(base((2 * f,), dtype=dtype))])
+            init = forget_bias_initializer(self.bias_initializer, f) if self.unit_forget_bias else self.bias_initializer
             self.bias = self.add_weight(shape=(4 * f,), name="bias", initializer=init,
                                         regularizer=self.bias_regularizer, constraint=self.bias_constraint)
         else:

@@ -27,19 +27,31 @@ __all__ = ["quantile", "percentile", "nanargmax", "nanargmin", "nancumsum", "nan
 
 
 # --- quantiles ---------------------------------------------------------------------------------------
-def _quantile(x, q, axis, method, keepdims, scale, what):
+def quantile_qs(q, scale, what):
+    """The quantiles ``q`` (percentiles when ``scale`` is 100) as fractions, checked to lie in [0, 1]."""
     qs = np.asarray(q, dtype=np.float64) / scale
     if np.any((qs < 0) | (qs > 1)):
         raise ValueError(f"{what}: q must be in [0, {scale:g}], received {q!r}")
-    if method not in ("linear", "lower", "higher", "midpoint", "nearest"):
-        raise ValueError(f"{what}: method must be linear, lower, higher, midpoint or nearest, received {method!r}")
+    return qs
+
+
+def quantile_rows(x, axis, what):
+    """(axes, y, n): ``x`` as float with the reduced ``axes`` moved last and flattened into one axis of
+    static length ``n`` (the kept axes first, in order)."""
     x = _float(x)
     r = x.ndim
     axes = list(range(r)) if axis is None else [a % r for a in np.atleast_1d(axis)]
     keep = [a for a in range(r) if a not in axes]
     y = transpose.traced(x, keep + axes) if keep + axes != list(range(r)) else x
     n = int(np.prod([_static(x, a, what) for a in axes]))
-    y = reshape.traced(y, [0 if isinstance(x.ir_shape[a], str) else x.ir_shape[a] for a in keep] + [n])
+    return axes, reshape.traced(y, [0 if isinstance(x.ir_shape[a], str) else x.ir_shape[a] for a in keep] + [n]), n
+
+
+def _quantile(x, q, axis, method, keepdims, scale, what):
+    qs = quantile_qs(q, scale, what)
+    if method not in ("linear", "lower", "higher", "midpoint", "nearest"):
+        raise ValueError(f"{what}: method must be linear, lower, higher, midpoint or nearest, received {method!r}")
+    axes, y, n = quantile_rows(x, axis, what)
     s = _sorted(y, -1, False)
     t = _tracer([s])
     outs = []

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from .array_ext import _slice, _static, _tensor
-from .core import _reduce, _tracer, cast, concatenate, emit, expand_dims, reshape, squeeze, transpose
+from .core import _reduce, _tracer, cast, concatenate, emit, expand_dims, reshape, transpose
 from .dispatch import keras_op
 from .math_ext import _float, _like, isnan
 from .reduce_ext import _sorted
@@ -144,20 +144,11 @@ def argpartition(x, kth, axis=-1):
 def _nan_quantile(x, q, axis, method, keepdims, scale, what):
     """Quantiles of the non-NaN entries: NaNs sort last (as +inf), the per-row count of the others sets
     the (run-time) positions, and one-hot Equal against arange picks the order statistics."""
-    from .core import ravel
-    qs = np.asarray(q, dtype=np.float64) / scale
-    if np.any((qs < 0) | (qs > 1)):
-        raise ValueError(f"{what}: q must be in [0, {scale:g}], received {q!r}")
+    from .misc_ext import quantile_qs, quantile_rows
+    qs = quantile_qs(q, scale, what)
     if method != "linear":
         raise NotImplementedError(f"keras.ops.{what}(method={method!r}): graphc supports method='linear' here")
-    x = _float(x)
-    r = x.ndim
-    axes = list(range(r)) if axis is None else [a % r for a in np.atleast_1d(axis)]
-    keep = [a for a in range(r) if a not in axes]
-    y = transpose.traced(x, keep + axes) if keep + axes != list(range(r)) else x
-    n = int(np.prod([_static(x, a, what) for a in axes]))
-    y = reshape.traced(y, [0 if isinstance(x.ir_shape[a], str) else x.ir_shape[a] for a in keep] + [n]) \
-        if keep else ravel.traced(y)
+    axes, y, n = quantile_rows(x, axis, what)
     nan = isnan.traced(y)
     s = _sorted(emit("Where", [nan, _like(y, np.inf), y]), -1, False)
     count = _reduce("ReduceSum", cast.traced(emit("Not", [nan]), y.dtype), [-1], True)

@@ -37,7 +37,7 @@ class BatchSource:
     ``steps``: batches per epoch (required for an endless iterator; default: the PyDataset's length,
     or until the iterable is exhausted). An iterator is consumed across epochs, as in Keras."""
 
-    def __init__(self, data, steps=None, shuffle=False, what="x"):
+    def __init__(self, data, steps=None, shuffle=False):
         self.data, self.steps, self.shuffle = data, steps, shuffle
         self._iter = data if hasattr(data, "__next__") else None
         if steps is not None and int(steps) <= 0:

@@ -46,6 +46,11 @@ class Trainer:
             for m in ms:
                 m.reset_state()
 
+    def _metrics_ready(self):
+        """Compiled, with metrics resolved (a model compiled lazily gets them from its first batch)."""
+        cfg = getattr(self, "_compile_cfg", None)
+        return cfg is not None and cfg.metrics is not None
+
     def _update_metrics(self, loss, out_losses, ys, preds, sws, n):
         self._loss_tracker.update_state(loss, sample_weight=n)
         for tracker, value in zip(self._output_loss_trackers, out_losses):
@@ -114,28 +119,47 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     # --- loops ---------------------------------------------------------------------------
+    # Arrays and batch sources (PyDataset, generator, iterator) run the same loops: each gives an
+    # iterator of prepared (xs, ys, sws) batches per epoch.
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
             steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1):
         from ..callbacks import CallbackList
-        if data_adapter.is_batch_source(x):
-            return self._fit_source(x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-                                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                                    validation_batch_size, validation_freq)
-        xs, ys, sws = self._prepare(x, y, sample_weight, class_weight)
-        if validation_split and validation_data is None:
-            n_val = int(len(xs[0]) * validation_split)
-            if n_val == 0:
-                raise ValueError(f"validation_split={validation_split} leaves no validation samples "
-                                 f"out of {len(xs[0])}")
-            cut = len(xs[0]) - n_val  # Keras takes the last samples, before any shuffling
-            validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys], [w[cut:] for w in sws])
-            xs, ys, sws = [a[:cut] for a in xs], [a[:cut] for a in ys], [w[:cut] for w in sws]
-        elif validation_data is not None:
-            validation_data = self._validation(validation_data, validation_steps)
         batch_size = batch_size or 32
-        n = len(xs[0])
-        steps = steps_per_epoch or -(-n // batch_size)
+        from_source = data_adapter.is_batch_source(x)
+        if from_source:
+            self._no_arrays_beside_source(y, sample_weight)
+            if validation_split:
+                raise ValueError("`validation_split` is only supported for array inputs; pass `validation_data`")
+            source = data_adapter.BatchSource(x, steps_per_epoch, shuffle=shuffle)
+            steps = source.num_batches
+            if validation_data is not None:
+                validation_data = self._validation(validation_data, validation_steps)
+
+            def batches():
+                return self._prepared(source, class_weight)
+        else:
+            xs, ys, sws = self._prepare(x, y, sample_weight, class_weight)
+            if validation_split and validation_data is None:
+                n_val = int(len(xs[0]) * validation_split)
+                if n_val == 0:
+                    raise ValueError(f"validation_split={validation_split} leaves no validation samples "
+                                     f"out of {len(xs[0])}")
+                cut = len(xs[0]) - n_val  # Keras takes the last samples, before any shuffling
+                validation_data = ([a[cut:] for a in xs], [a[cut:] for a in ys], [w[cut:] for w in sws])
+                xs, ys, sws = [a[:cut] for a in xs], [a[:cut] for a in ys], [w[:cut] for w in sws]
+            elif validation_data is not None:
+                validation_data = self._validation(validation_data, validation_steps)
+            n = len(xs[0])
+            steps = steps_per_epoch or -(-n // batch_size)
+
+            def batches():
+                order = np.random.permutation(n) if shuffle else np.arange(n)
+                for step in range(steps):
+                    idx = order[(step * batch_size) % n:][:batch_size]
+                    if len(idx) == 0:
+                        break
+                    yield [a[idx] for a in xs], [a[idx] for a in ys], [w[idx] for w in sws]
         verbose = 1 if verbose == "auto" else verbose
         cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
                            epochs=epochs, steps=steps)
@@ -143,141 +167,100 @@ class Trainer:
         cbs.on_train_begin()
         logs = {}
         for epoch in range(initial_epoch, epochs):
-            self._reset_metrics()
-            cbs.on_epoch_begin(epoch)
-            order = np.random.permutation(n) if shuffle else np.arange(n)
-            for step in range(steps):
-                idx = order[(step * batch_size) % n:][:batch_size]
-                if len(idx) == 0:
-                    break
-                cbs.on_train_batch_begin(step)
-                self._run_batch([a[idx] for a in xs], [a[idx] for a in ys], [w[idx] for w in sws], training=True)
-                logs = self._logs()
-                cbs.on_train_batch_end(step, logs)
-                if self.stop_training:
-                    break
-            logs = self._logs()
-            self._validate_epoch(epoch, logs, validation_data, validation_freq, validation_batch_size or batch_size)
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        cbs.on_train_end(logs)
-        return self.history
-
-    def _validation(self, validation_data, validation_steps):
-        if data_adapter.is_batch_source(validation_data):
-            return data_adapter.BatchSource(validation_data, validation_steps)
-        vx, vy, *vw = validation_data
-        return self._prepare(vx, vy, vw[0] if vw else None)
-
-    def _validate_epoch(self, epoch, logs, validation_data, validation_freq, batch_size):
-        if validation_data is None or (epoch + 1) % validation_freq:
-            return
-        if isinstance(validation_data, data_adapter.BatchSource):
-            val = self._evaluate_source(validation_data, cbs=None)
-        else:
-            val = self._evaluate_arrays(*validation_data, batch_size, cbs=None)
-        logs.update({f"val_{k}": v for k, v in val.items()})
-
-    def _fit_source(self, x, y, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-                    class_weight, sample_weight, initial_epoch, steps_per_epoch, validation_steps,
-                    validation_batch_size, validation_freq):
-        """fit over a PyDataset / generator / iterable of (x, y[, sample_weight]) batches."""
-        from ..callbacks import CallbackList
-        for name, v in (("y", y), ("sample_weight", sample_weight)):
-            if v is not None:
-                raise ValueError(f"`{name}` argument is not supported when using a dataset, generator or PyDataset "
-                                 f"as input: the batches carry the targets and sample weights")
-        if validation_split:
-            raise ValueError("`validation_split` is only supported for array inputs; pass `validation_data`")
-        source = data_adapter.BatchSource(x, steps_per_epoch, shuffle=shuffle)
-        if validation_data is not None:
-            validation_data = self._validation(validation_data, validation_steps)
-        verbose = 1 if verbose == "auto" else verbose
-        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self, verbose=verbose,
-                           epochs=epochs, steps=source.num_batches)
-        self.stop_training = False
-        cbs.on_train_begin()
-        logs = {}
-        for epoch in range(initial_epoch, epochs):
+            reset = self._metrics_ready()
+            if reset:  # Keras resets before on_epoch_begin; lazily compiled: after the first batch is prepared
+                self._reset_metrics()
             cbs.on_epoch_begin(epoch)
             seen = 0
-            for step, (bx, by, bsw) in enumerate(source.epoch()):
-                xs, ys, sws = self._prepare(bx, by, bsw, class_weight)
-                if seen == 0:  # after the first batch: a lazily compiled model has its metrics only now
+            for step, (bxs, bys, bsws) in enumerate(batches()):
+                if not reset:
                     self._reset_metrics()
+                    reset = True
                 cbs.on_train_batch_begin(step)
-                self._run_batch(xs, ys, sws, training=True)
+                self._run_batch(bxs, bys, bsws, training=True)
                 seen += 1
                 logs = self._logs()
                 cbs.on_train_batch_end(step, logs)
                 if self.stop_training:
                     break
-            if seen == 0:
+            if seen == 0 and from_source:
                 raise ValueError("The dataset, generator or PyDataset passed to fit yielded no batches"
                                  + (" (an iterator is consumed: pass steps_per_epoch so every epoch has batches)"
                                     if epoch > initial_epoch else ""))
             logs = self._logs()
-            self._validate_epoch(epoch, logs, validation_data, validation_freq, validation_batch_size or 32)
+            if validation_data is not None and (epoch + 1) % validation_freq == 0:
+                val = self._evaluate_batches(self._batches_of(validation_data, validation_batch_size or batch_size))
+                logs.update({f"val_{k}": v for k, v in val.items()})
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
         cbs.on_train_end(logs)
         return self.history
 
-    def _evaluate_source(self, source, cbs=None):
+    @staticmethod
+    def _no_arrays_beside_source(y, sample_weight):
+        for name, v in (("y", y), ("sample_weight", sample_weight)):
+            if v is not None:
+                raise ValueError(f"`{name}` argument is not supported when using a dataset, generator or PyDataset "
+                                 f"as input: the batches carry the targets and sample weights")
+
+    def _prepared(self, source, class_weight=None):
+        """The batches of one epoch of ``source``, prepared (validated, compiled on first use)."""
+        for bx, by, bsw in source.epoch():
+            yield self._prepare(bx, by, bsw, class_weight)
+
+    def _validation(self, validation_data, validation_steps):
+        """Validation data as a BatchSource, or prepared (xs, ys, sws) arrays."""
+        if data_adapter.is_batch_source(validation_data):
+            return data_adapter.BatchSource(validation_data, validation_steps)
+        vx, vy, *vw = validation_data
+        return self._prepare(vx, vy, vw[0] if vw else None)
+
+    def _batches_of(self, data, batch_size):
+        """Prepared batches of a BatchSource, or of (xs, ys, sws) arrays in order."""
+        if isinstance(data, data_adapter.BatchSource):
+            return self._prepared(data)
+        xs, ys, sws = data
+        return (([a[sl] for a in xs], [a[sl] for a in ys], [w[sl] for w in sws])
+                for sl in (slice(i, i + batch_size) for i in range(0, len(xs[0]), batch_size)))
+
+    def _evaluate_batches(self, batches, cbs=None, source=False):
+        """Test steps over prepared batches; metrics reset before the first (after a lazy compile)."""
+        reset = self._metrics_ready()
+        if reset:
+            self._reset_metrics()
         first = True
-        for step, (bx, by, bsw) in enumerate(source.epoch()):
-            xs, ys, sws = self._prepare(bx, by, bsw)
-            if first:
+        for step, (xs, ys, sws) in enumerate(batches):
+            if not reset:  # compiled lazily by the first batch's preparation
                 self._reset_metrics()
-                first = False
+                reset = True
+            first = False
             if cbs is not None:
                 cbs.on_test_batch_begin(step)
             self._run_batch(xs, ys, sws, training=False)
             if cbs is not None:
                 cbs.on_test_batch_end(step, self._logs())
-        if first:
+        if first and source:
             raise ValueError("The dataset, generator or PyDataset passed to evaluate yielded no batches")
-        return self._logs()
-
-    def _evaluate_arrays(self, xs, ys, sws, batch_size, cbs=None):
-        self._reset_metrics()
-        n = len(xs[0])
-        for step, start in enumerate(range(0, n, batch_size)):
-            if cbs is not None:
-                cbs.on_test_batch_begin(step)
-            sl = slice(start, start + batch_size)
-            self._run_batch([a[sl] for a in xs], [a[sl] for a in ys], [w[sl] for w in sws], training=False)
-            if cbs is not None:
-                cbs.on_test_batch_end(step, self._logs())
         return self._logs()
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False):
         from ..callbacks import CallbackList
-        if data_adapter.is_batch_source(x):
-            if y is not None or sample_weight is not None:
-                raise ValueError("`y` and `sample_weight` are not supported when using a dataset, generator or "
-                                 "PyDataset as input: the batches carry them")
-            source = data_adapter.BatchSource(x, steps)
-            verbose = 1 if verbose == "auto" else verbose
-            cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-                               steps=source.num_batches)
-            cbs.on_test_begin()
-            logs = self._evaluate_source(source, cbs)
-            cbs.on_test_end(logs)
-            return self._format(logs, return_dict)
-        xs, ys, sws = self._prepare(x, y, sample_weight)
-        batch_size = batch_size or 32
+        source = data_adapter.is_batch_source(x)
+        if source:
+            self._no_arrays_beside_source(y, sample_weight)
+            data = data_adapter.BatchSource(x, steps)
+            n_steps = data.num_batches
+        else:
+            data = self._prepare(x, y, sample_weight)
+            n_steps = -(-len(data[0][0]) // (batch_size or 32))
         verbose = 1 if verbose == "auto" else verbose
-        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1,
-                           steps=-(-len(xs[0]) // batch_size))
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=n_steps)
         cbs.on_test_begin()
-        logs = self._evaluate_arrays(xs, ys, sws, batch_size, cbs)
+        logs = self._evaluate_batches(self._batches_of(data, batch_size or 32), cbs, source=source)
         cbs.on_test_end(logs)
         return self._format(logs, return_dict)
-
 
 def training_step_program(model, ys, training):
     return training_mod.step_program(model, ys, training)

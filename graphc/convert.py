@@ -8,6 +8,14 @@
   Functional model is saved with ``model.save(dst)``. Shape-only subgraphs (Shape/Gather/Concat
   feeding a Reshape) are not converted: the Reshape takes the inferred shape. A node without a Keras
   layer raises ``UnsupportedOpError`` naming the node, its op type and why.
+* Recurrent nodes (``graphc.ops.to_keras_rnn``): ONNX LSTM / GRU / RNN (forward, reverse, bidirectional;
+  layout 0 with the Transposes/Squeezes exporters put around it, or layout 1) become Keras LSTM / GRU /
+  SimpleRNN layers (``go_backwards`` for reverse, ``Bidirectional`` for bidirectional nodes and for a
+  forward and a reverse node over the same input), with ``return_sequences`` / ``return_state`` /
+  ``initial_state`` as the graph uses Y, Y_h, Y_c and initial_h/initial_c, and the weights reordered
+  to Keras's gates. clip, input_forget, peepholes, sequence_lens and activations Keras lacks are
+  named in the error. A recurrent layer exported as an ONNX Loop (tf2onnx's Keras 3 GRU), which
+  graphc unrolls at import, has no Keras layer: the error names the Loop.
 * Keras -> Keras (``.h5`` <-> ``.keras``) and ONNX -> ONNX (re-export at graphc's opset) work too.
 """
 from __future__ import annotations
@@ -96,6 +104,7 @@ class KerasBuilder:
         self._tensors = {}
         self._consts = {}
         self._names = set()
+        self.memo = {}  # converters' state shared across nodes (e.g. the Keras layer of a recurrent node)
         for n in self.g.inputs:
             t = self.g.value(n).type
             shape = tuple(None if isinstance(d, str) else int(d) for d in t.shape[1:])
@@ -152,13 +161,29 @@ class KerasBuilder:
         if fn is None:
             self.fail(op, f"no Keras layer corresponds to {op.domain + '.' if op.domain else ''}{op.op_type}; "
                           f"convertible ops: {sorted(to_keras.CONVERTERS)}")
-        if self.g.op_outputs(op).index(name) != 0:
+        if getattr(fn, "any_output", False):  # converters of multi-output ops take the output wanted
+            self._tensors[name] = fn(self, op, name)
+        elif self.g.op_outputs(op).index(name) != 0:
             self.fail(op, f"its output {name!r} (not the first) is used")
-        self._tensors[name] = fn(self, op)
+        else:
+            self._tensors[name] = fn(self, op)
         return self._tensors[name]
 
     def fail(self, op, reason):
+        loop = self._unrolled_loop(op)
+        if loop:
+            reason += (f". The node is (or reads) code of ONNX Loop {loop!r}, which graphc unrolled at import "
+                       "(tf2onnx exports Keras 3's GRU this way): an unrolled step loop has no Keras layer; only ONNX "
+                       "LSTM/GRU/RNN nodes become Keras recurrent layers")
         raise UnsupportedOpError(f"cannot convert ONNX node {op.name!r} ({op.op_type}) to Keras: {reason}")
+
+    def _unrolled_loop(self, op, depth=3):
+        """The ONNX Loop that ``op`` or an op shortly before it was unrolled from, if any."""
+        if op is None or depth < 0:
+            return None
+        return op.meta.get("unrolled_loop") or next(
+            (loop for v in self.g.op_inputs(op) if v is not None
+             for loop in [self._unrolled_loop(self.g.producer(v), depth - 1)] if loop), None)
 
     def _unique(self, base):
         name, i = base, 1

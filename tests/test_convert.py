@@ -66,9 +66,9 @@ def test_keras_to_onnx_to_keras_keeps_predictions(name, tmp_path):
 
 
 TORCH_FIXTURES = sorted(f[:-5] for f in os.listdir(TORCH) if f.endswith(".onnx"))
-# ops in the PyTorch fixtures that graphc.convert maps to no Keras layer (the recurrent models, view_cnn's sum;
-# the error names the first node in graph order that has none, e.g. the Gather of the LSTM's state shape)
-NO_KERAS_LAYER = {"LSTM", "GRU", "RNN", "ReduceSum"}
+# ops in the PyTorch fixtures that graphc.convert maps to no Keras layer (view_cnn's sum; the recurrent models
+# convert, tests/test_convert_rnn.py)
+NO_KERAS_LAYER = {"ReduceSum"}
 
 
 @pytest.mark.parametrize("fixture", TORCH_FIXTURES)

@@ -16,8 +16,9 @@ Run with real Keras (JAX backend)::
    them to /tmp as ``.h5`` and ``.keras`` with its predictions, and real Keras loads graphc's
    files with ``keras.models.load_model`` and compares predictions. One line per check.
 3. Conversion check (not a test): graphc converts the PyTorch ONNX fixtures of tests/data/torch
-   (``graphc.convert(x.onnx, x.keras / x.h5)``; channels_first Keras layers) and real Keras loads
-   the results and compares them with torch's stored outputs.
+   (``graphc.convert(x.onnx, x.keras / x.h5)``; channels_first Keras layers, and LSTM / GRU /
+   Bidirectional layers for the recurrent models) and real Keras loads the results and compares them
+   with torch's stored outputs (``--only-conversion-check`` runs this check alone).
 4. Compile-config check (not a test): graphc compiles a small model with ``loss="mse",
    metrics=["mae"]`` and ``loss="categorical_crossentropy", metrics=["accuracy"]`` (strings, and
    the same losses/metrics as functions), trains one step, saves ``.h5`` and ``.keras``, and trains
@@ -137,8 +138,28 @@ for fixture in m.TORCH_FIXTURES:
         graphc.convert(f"{{m.TORCH}}/{{fixture}}.onnx", f"{out}/torch_{{fixture}}.{{ext}}")
 """
 TORCH = os.path.join(ROOT, "tests", "data", "torch")
-TORCH_FIXTURES = [f"{name}.{exporter}" for name in ("mnist_mlp", "mnist_cnn", "bn_cnn", "zoo_blocks")
+TORCH_FIXTURES = [f"{name}.{exporter}" for name in ("mnist_mlp", "mnist_cnn", "bn_cnn", "zoo_blocks", "lstm_regressor",
+                                                    "gru_regressor", "bilstm_classifier")
                   for exporter in ("legacy", "dynamo")]
+CONVERT_SCRIPT = r"""
+import sys
+sys.path.insert(0, {tools!r}); sys.path.insert(0, {root!r})
+import graphc
+import make_keras_model_files as m
+for fixture in m.TORCH_FIXTURES:
+    for ext in ("h5", "keras"):
+        graphc.convert(f"{{m.TORCH}}/{{fixture}}.onnx", f"{out}/torch_{{fixture}}.{{ext}}")
+"""
+
+
+def conversion_only(graphc_python):
+    """Check 3 alone: graphc converts the PyTorch fixtures into /tmp, real Keras loads them."""
+    out = tempfile.mkdtemp(prefix="graphc_convert_")
+    subprocess.run([graphc_python, "-c", CONVERT_SCRIPT.format(tools=os.path.join(ROOT, "tools"), root=ROOT, out=out)],
+                   check=True)
+    failures = conversion_check(out)
+    print(f"conversion check: {failures} failure(s); graphc's files are in {out}")
+    return failures
 
 
 def conversion_check(out):
@@ -293,10 +314,13 @@ def main():
     p.add_argument("--graphc-python", default=os.path.join(ROOT, ".venv", "bin", "python"))
     p.add_argument("--skip-reverse", action="store_true")
     p.add_argument("--only-compile-check", action="store_true", help="run only check 4")
+    p.add_argument("--only-conversion-check", action="store_true", help="run only check 3")
     p.add_argument("--names", nargs="*", default=NAMES, help="only these models (the others' files stay as they are)")
     args = p.parse_args()
     if args.only_compile_check:
         sys.exit(compile_check(args.graphc_python) > 0)
+    if args.only_conversion_check:
+        sys.exit(conversion_only(args.graphc_python) > 0)
     write_keras_files(args.names)
     if not args.skip_reverse:
         failures = reverse_check(args.graphc_python, args.names) + compile_check(args.graphc_python)

@@ -40,6 +40,14 @@ class Loop(ImportExpanded):
     """Unrolled: inputs (M, cond, v_initial...), body (iter, cond, v...) -> (cond, v..., scan...)."""
 
     def expand_at_import(self, ctx, node, attrs, ins):
+        scope = ctx.b.scope
+        ctx.b.scope = {**scope, "unrolled_loop": node.name or "loop"}  # graphc.convert names the Loop
+        try:
+            return self._unroll(ctx, node, attrs, ins)
+        finally:
+            ctx.b.scope = scope
+
+    def _unroll(self, ctx, node, attrs, ins):
         body = attrs["body"]
         where = "Loop"  # the importer prefixes the node, its op type and the model's opset
         m_in = ins[0] if ins else None

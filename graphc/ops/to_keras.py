@@ -10,12 +10,15 @@ ONNX is NCHW, so convolution, pooling, padding and BatchNormalization map to Ker
 ``data_format="channels_first"`` (and ``axis=1``): the Keras model takes the ONNX model's inputs
 unchanged, and ``Flatten`` (channels_last default: no transpose) flattens in ONNX's order. Where a
 node has no exact Keras equivalent, ``ctx.fail`` raises an error naming the node and the op.
+Recurrent nodes and the ops around them (Gather/Slice/Squeeze/Transpose/Concat of their outputs) are
+converted by ``graphc.ops.to_keras_rnn``, which registers itself into ``CONVERTERS``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .registry import is_op
+from .to_keras_rnn import register as _register_recurrent
 
 CF = "channels_first"
 
@@ -200,6 +203,9 @@ def _merge(cls):
             conv_op = _conv_bias(ctx, x, b)
             if conv_op is not None:
                 return conv(ctx, conv_op, bias=b, out_op=op)
+        if cls == "Multiply" and len(ins) == 2 and sum(c is not None for c in consts) == 1:
+            x, c = (ins[1], consts[0]) if consts[0] is not None else (ins[0], consts[1])
+            return _rescale(ctx, op, x, c, 1.0)
         if any(c is not None for c in consts):
             ctx.fail(op, "an operand is a constant (Keras merge layers combine model tensors only)")
         shapes = {tuple(ctx.g.value(v).type.shape) for v in ins}
@@ -209,6 +215,23 @@ def _merge(cls):
             return ctx.tensor(ins[0])
         return ctx.apply(op, getattr(ctx.keras.layers, cls)(name=ctx.layer_name(op)), [ctx.tensor(v) for v in ins])
     return convert
+
+
+def _rescale(ctx, op, x, c, inverse):
+    """x * c (``inverse`` -1: x / c, where 1 / c is exact) as Rescaling, for a scalar constant c."""
+    v = _scalar(c)
+    if v is None or (inverse < 0 and (v == 0 or np.frexp(v)[0] not in (0.5, -0.5))):
+        ctx.fail(op, "only a product with a scalar constant, or a quotient by a power of two, has a Keras layer "
+                     "(Rescaling)")
+    layer = ctx.keras.layers.Rescaling(v ** inverse, name=ctx.layer_name(op))
+    return ctx.apply(op, layer, [ctx.tensor(x)])
+
+
+def div(ctx, op):
+    c = ctx.const(ctx.input(op, 1))
+    if ctx.const(ctx.input(op, 0)) is not None or c is None:
+        ctx.fail(op, "only a quotient of a model tensor by a scalar constant has a Keras layer (Rescaling)")
+    return _rescale(ctx, op, ctx.input(op, 0), c, -1.0)
 
 
 def concat(ctx, op):
@@ -335,7 +358,7 @@ CONVERTERS = {
     "GlobalMaxPool": _global("max"), "GlobalAveragePool": _global("average"),
     "ReduceMean": _reduce("average"), "ReduceMax": _reduce("max"),
     "Add": _merge("Add"), "Sum": _merge("Add"), "Sub": _merge("Subtract"), "Mul": _merge("Multiply"),
-    "Max": _merge("Maximum"), "Min": _merge("Minimum"), "Mean": _merge("Average"), "Concat": concat,
+    "Div": div, "Max": _merge("Maximum"), "Min": _merge("Minimum"), "Mean": _merge("Average"), "Concat": concat,
     "Relu": _activation("relu"), "Sigmoid": _activation("sigmoid"), "Tanh": _activation("tanh"),
     "Softplus": _activation("softplus"), "Softsign": _activation("softsign"), "Exp": _activation("exponential"),
     "Selu": _activation("selu", lambda op: np.isclose(_attr(op, "alpha", 0), 1.6732632423543772) and
@@ -346,6 +369,9 @@ CONVERTERS = {
     "PRelu": prelu, "Flatten": flatten, "Reshape": reshape, "Squeeze": reshape, "Unsqueeze": reshape,
     "Transpose": transpose, "Pad": pad, "Identity": identity, "Dropout": identity,
 }
+
+
+_register_recurrent(CONVERTERS)
 
 
 def converter(op):

@@ -4,7 +4,8 @@ Keras masks, and the backward ops their gradient rules emit.
 One implementation serves the three cell types (``Cell``): validation and shape inference,
 the numpy reference (a plain loop over time, in float64) and the kernels
 (codegen/kernels/rnn.py: a time loop per direction, never unrolled, with the shared GEMM for
-``X W^T`` over all steps and ``h R^T`` per step).
+``X W^T`` over all steps and ``h R^T`` per step, RNN/LSTM with R packed once per call:
+codegen/kernels/rnn_step.py).
 
 The graphc variants ``graphc.RNN/GRU/LSTM`` take the ONNX inputs plus two optional trailing ones:
 ``mask`` ([T, B] for layout 0, [B, T] for layout 1; 0 = the step is skipped: the state carries

@@ -4,9 +4,11 @@ One emitter serves the three cell types; a cell only contributes its pointwise s
 and backward). Per direction the kernel
 
 1. multiplies every time step's input at once, ``XW = X W^T`` (one GEMM over the T*B rows of X,
-   W transposed once into a workspace so the GEMM's inner loop is unit-stride);
+   W^T read through strides: the GEMM's packing transposes it);
 2. runs a loop over the time steps (``for s in range(T)``, never unrolled) that multiplies the
-   recurrent state by ``R^T`` with the shared GEMM helper and applies the cell pointwise.
+   recurrent state by ``R^T`` and applies the cell pointwise. RNN and LSTM pack R once per call
+   and multiply by the packed panels with register-held accumulators (kernels/rnn_step.py; BPTT's
+   ``da R`` too); GRU's two recurrent products per step use the shared GEMM on R^T.
 
 ``sequence_lens`` (clamped to [0, T] by the kernel) and ``mask`` decide per batch row whether a
 step runs: a row past its length is frozen and outputs 0, a masked step carries the state over
@@ -34,6 +36,7 @@ from ..scalar import ScalarEmitter
 from .conv import opaque
 from .gemm import gemm_function
 from .rnn_acts import act_deriv, act_value
+from .rnn_step import pack_function, packed_size, rec_function
 
 @dataclass(frozen=True)
 class RnnConfig:
@@ -106,6 +109,19 @@ def separate_drt(cfg: RnnConfig):
     return cfg.cell == "GRU" and cfg.linear_before_reset
 
 
+def packs_r(cfg: RnnConfig):
+    """Whether the time loop multiplies by R packed once per call (kernels/rnn_step.py): RNN and
+    LSTM. GRU's split recurrent products read row blocks of R^T with the shared GEMM."""
+    return cfg.cell != "GRU"
+
+
+def dh_fused(cfg: RnnConfig, grad=True):
+    """RNN/LSTM BPTT with every row active each step: the state gradient is one product from da's
+    rows of the step straight into dh (no drs copy, no add loop)."""
+    return grad and cfg.cell != "GRU" and not cfg.has("sequence_lens") and not cfg.has("mask") \
+        and not cfg.has("recurrent_mask")
+
+
 def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
     """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols). With ``tape``
     the tape is an output (forward) or input (backward) instead, and the backward kernel, which
@@ -113,7 +129,8 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
     H, GH = cfg.hidden, cfg.gh
     ws = []
     if not (grad and tape):
-        ws += [("wt", (cfg.input_size * GH,)), ("rt", (H * GH,)), ("hr", (B, GH)), ("h", (B, H)), ("bias", (GH,))]
+        ws += [("rp", (packed_size(H, GH),)) if packs_r(cfg) else ("rt", (H * GH,)), ("hr", (B, GH)), ("h", (B, H)),
+               ("bias", (GH,))]
         if cfg.cell == "LSTM":
             ws.append(("c", (B, H)))
         if cfg.has("recurrent_mask"):
@@ -126,6 +143,8 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
         if not tape:
             ws += [(n, (T, B, w)) for n, w in tape_segments(cfg) if n != "xw"]
         ws += [("da", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
+        if dh_fused(cfg):
+            ws.append(("rpb", (packed_size(GH, H),)))
         if separate_drt(cfg):
             ws.append(("drt", (T, B, GH)))
         if cfg.input_size < GH:  # dW^T = X^T da: the GEMM's wide side is then GH (narrow N wastes tile columns)
@@ -156,6 +175,8 @@ class RecurrentKernel:
         self.T = k.dim(x_type, 1 if cfg.layout else 0)
         self.B = k.dim(x_type, 0 if cfg.layout else 1)
         self.gemm = gemm_function(k, self.dtype)
+        self.rec = rec_function(k.module, self.dtype)
+        self.pack = pack_function(k.module, self.dtype)
         H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
         b = self.b
         self.cH, self.cGH, self.cI, self.cNR = (opaque(b, const(v)) for v in (H, GH, I, cfg.nrec * H))
@@ -164,9 +185,7 @@ class RecurrentKernel:
         self.hr_fused = False  # per direction: see run_forward
         # rows can be skipped (sequence_lens, mask): tape and gradient rows of skipped steps are zeroed first
         self.may_skip = cfg.has("sequence_lens") or cfg.has("mask")
-        # RNN/LSTM BPTT with every row active each step: the state gradient is one GEMM from da's rows
-        # of the step straight into dh (no drs copy, no add loop)
-        self.dh_fused = grad and cfg.cell != "GRU" and not self.may_skip and not cfg.has("recurrent_mask")
+        self.dh_fused = dh_fused(cfg, grad)
 
     def use_tape(self, d):
         """Point the tape segments of direction d at the tape buffer (when there is one)."""
@@ -280,6 +299,18 @@ class RecurrentKernel:
         # noinline at the call site: a dozen calls per kernel must not each get their own copy of the GEMM
         self.b.call(self.gemm, [M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, s.c(1.0), s.c(beta)], attrs=("noinline",))
 
+    def call_rec(self, M, N, K, A, lda, P, C, ldc):
+        """C += A P with P packed by pack_r (kernels/rnn_step.py)."""
+        one = self.s.c(1.0)
+        self.b.call(self.rec, [M, N, K, A, lda, const(1), P, const(0), K, C, ldc, one, one], attrs=("noinline",))
+
+    def pack_r(self, d, transposed, dst):
+        """Pack R_d for the time loop: transposed (R^T, K = H, N = GH: h R^T) or as is (K = GH, N = H: da R)."""
+        H, GH = self.cfg.hidden, self.cfg.gh
+        R_d = self.gep(self.ins["R"], const(d * GH * H))
+        args = [const(1), self.cH, self.cH, self.cGH] if transposed else [self.cH, const(1), self.cGH, self.cH]
+        self.b.call(self.pack, [R_d] + args + [dst])
+
     def fill(self, ptr, n, value=0.0):
         with for_range(self.b, n, name="fill") as i:
             self.st(self.s.c(value), ptr, i)
@@ -301,15 +332,17 @@ class RecurrentKernel:
 
     # --- forward --------------------------------------------------------------------------------
     def prologue(self, d):
-        """W_d^T, R_d^T, the combined bias, XW = X W_d^T and the initial states."""
+        """R_d packed (RNN/LSTM) or R_d^T (GRU), the combined bias, XW = X W_d^T and the initial states."""
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
         H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
         W, R, Bv = self.ins["W"], self.ins["R"], self.ins.get("B")
+        if "rp" in ws:
+            self.pack_r(d, True, ws["rp"])
         with for_range(b, const(GH), name="tg") as g:
-            with for_range(b, const(I), name="ti") as i:
-                self.st(self.ld(W, iadd(b, imul(b, iadd(b, const(d * GH), g), I), i)), ws["wt"], iadd(b, imul(b, i, GH), g))
-            with for_range(b, const(H), name="th") as i:
-                self.st(self.ld(R, iadd(b, imul(b, iadd(b, const(d * GH), g), H), i)), ws["rt"], iadd(b, imul(b, i, GH), g))
+            if "rt" in ws:
+                with for_range(b, const(H), name="th") as i:
+                    self.st(self.ld(R, iadd(b, imul(b, iadd(b, const(d * GH), g), H), i)), ws["rt"],
+                            iadd(b, imul(b, i, GH), g))
             if Bv is None:
                 self.st(s.c(0.0), ws["bias"], g)
             else:
@@ -318,8 +351,9 @@ class RecurrentKernel:
                 if cfg.cell == "GRU" and cfg.linear_before_reset:  # R's candidate bias stays inside r * (.)
                     rb = s.select(b.icmp_signed(">=", g, const(2 * H)), 0.0, rb)
                 self.st(s.add(wb, rb), ws["bias"], g)
-        self.call_gemm(self.TB, self.cGH, self.cI, self.ins["X"], self.cI, const(1), ws["wt"], self.cGH, const(1),
-                       ws["xw"], self.cGH)
+        # W_d^T through strides: the GEMM's packing transposes it in registers
+        self.call_gemm(self.TB, self.cGH, self.cI, self.ins["X"], self.cI, const(1), self.gep(W, const(d * GH * I)),
+                       const(1), self.cI, ws["xw"], self.cGH)
         for name, buf in (("initial_h", "h"), ("initial_c", "c")):
             if buf not in ws:
                 continue
@@ -363,8 +397,10 @@ class RecurrentKernel:
                     xw_t, ld = self.gep(ws["xw"], imul(b, t, GH)), imul(b, self.T, GH)
                 else:
                     xw_t, ld = self.gep(ws["xw"], imul(b, imul(b, t, self.B), GH)), self.cGH
-                self.call_gemm(self.B, self.cNR, self.cH, hsrc, self.cH, const(1), ws["rt"], self.cGH, const(1),
-                               xw_t, ld, beta=1.0)
+                self.call_rec(self.B, self.cGH, self.cH, hsrc, self.cH, ws["rp"], xw_t, ld)
+            elif "rp" in ws:
+                self.fill(ws["hr"], imul(b, self.B, GH))
+                self.call_rec(self.B, self.cGH, self.cH, hsrc, self.cH, ws["rp"], ws["hr"], self.cGH)
             else:
                 self.call_gemm(self.B, self.cNR, self.cH, hsrc, self.cH, const(1), ws["rt"], self.cGH, const(1),
                                ws["hr"], self.cGH)
@@ -555,6 +591,8 @@ class RecurrentKernel:
                     v = s.c(0.0) if src is None else s.select(empty, 0.0, self.ld(src, iadd(b, base, j)))
                     self.st(v, ws[buf], iadd(b, imul(b, bb, H), j))
         R_d = self.gep(self.ins["R"], const(d * GH * H))
+        if self.dh_fused:
+            self.pack_r(d, False, ws["rpb"])
         with for_range(b, self.T, name="bstep") as back:
             step = b.sub(b.sub(self.T, const(1)), back)
             self.row_helper("bwd", d, lambda step_: self.backward_rows(d, step_), step)
@@ -566,7 +604,8 @@ class RecurrentKernel:
                     da_t, lda = self.gep(ws["da"], imul(b, t, GH)), imul(b, self.T, GH)
                 else:
                     da_t, lda = self.gep(ws["da"], imul(b, imul(b, t, self.B), GH)), self.cGH
-                self.call_gemm(self.B, self.cH, self.cNR, da_t, lda, const(1), R_d, self.cH, const(1), ws["dh"], self.cH)
+                # (the cell left dh = 0)
+                self.call_rec(self.B, self.cH, self.cNR, da_t, lda, ws["rpb"], ws["dh"], self.cH)
             else:
                 self.state_gradient_step(d, step, R_d)
         # whole-sequence products

@@ -273,6 +273,11 @@ class Conv(OpDef):
                                    MG, P, dtype, bias, finish)
         b.ret_void()
 
+    def decompose(self, b, op, ins):
+        """Compiled graphs run a 2-D group-1 convolution without padding as graphc.DirectConv (no im2col)."""
+        from .conv_direct import direct_conv
+        return direct_conv(b, op, ins)
+
     def grad(self, ctx, op, dys):
         """dX = ConvGradInput(dY, W, like=X), dW = ConvGradWeight(X, dY), dB = ReduceSum(dY) over N and space."""
         dy = dys[0]

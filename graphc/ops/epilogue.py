@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codegen.kernels.epilogue import Epilogue, body_op
+from ..codegen.kernels.epilogue import Epilogue, body_op, layout
 from ..ir import Op, TensorType
 from .registry import OUT_EWISE_FUSABLE, OpDef, get, register_op, run_reference
 
@@ -45,9 +45,31 @@ class WithEpilogue(OpDef):
     def reference(self, op, *arrays):
         prod = producer_op(op)
         n = op.attrs["n_producer"]
+        split = getattr(get(prod.op_type, prod.domain), "split_pool", None)
+        prod, post = split(prod) if split is not None else (prod, None)  # a fused pool runs after the body
         (y,) = run_reference(prod, arrays[:n])
         outs = run_reference(body_op(op.attrs), [y] + list(arrays[n:]))
-        return tuple(np.broadcast_to(o, y.shape).astype(op.attrs["dtype"]) for o in outs)
+        outs = tuple(np.broadcast_to(o, y.shape).astype(op.attrs["dtype"]) for o in outs)
+        return outs if post is None else tuple(post(o) for o in outs)
+
+    def with_pool(self, op, pool, in_types):
+        """New attributes computing ``pool(body(product))`` in the producer's kernel (passes/fuse_pool),
+        or None: the producer must take a pool, and the body must have one result and read only
+        per-channel or scalar extra inputs (a full-size input has no pooled counterpart)."""
+        prod = producer_op(op)
+        opdef = get(prod.op_type, prod.domain)
+        hook = getattr(opdef, "with_pool", None)
+        n = op.attrs["n_producer"]
+        if hook is None or len(op.attrs["outputs"]) != 1 or op.attrs["outputs"][0] == 0:
+            return None
+        out_t = opdef.infer_types(prod, in_types[:n])[0]
+        view = getattr(opdef, "epilogue_view", "matrix")
+        if any(layout(t.shape, out_t.shape, view) not in ("row", "scalar") for t in in_types[n:]):
+            return None
+        attrs = hook(prod, pool, in_types[:n])
+        if attrs is None:
+            return None
+        return {**op.attrs, "producer": (prod.op_type, prod.domain, tuple(sorted(attrs.items())))}
 
     def emit(self, k, op):
         prod = producer_op(op)

@@ -88,6 +88,19 @@ class _Pool(OpDef):
 class MaxPool(_Pool):
     kind = "max"
 
+    def fusable_window(self, op, x):
+        """(ph, pw) when this is a 2-D max pool of non-overlapping windows (strides = kernel, no
+        padding or dilation, floor) that a producer may compute in its own kernel
+        (passes/fuse_pool), else None."""
+        a = op.attrs
+        ks = tuple(a["kernel_shape"] or ())
+        if x.rank != 4 or len(ks) != 2 or a["ceil_mode"] or a["storage_order"]:
+            return None
+        geo = _geometry(op, x)
+        if geo.strides != ks or any(geo.pads_begin) or any(geo.pads_end) or any(d != 1 for d in geo.dilations):
+            return None
+        return ks
+
     def emit(self, k, op):
         if len(k.out_types) > 1:
             raise UnsupportedOpError(f"op {op.name!r} (MaxPool): the Indices output is not supported")

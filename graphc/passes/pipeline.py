@@ -13,6 +13,7 @@ from .fold_constants import fold_constants
 from .fold_scales import fold_scales
 from .fuse_elementwise import fuse_elementwise
 from .fuse_epilogue import fuse_epilogue
+from .fuse_pool import fuse_pool
 from .fuse_updates import fuse_updates
 from .infer_shapes import infer_shapes
 
@@ -20,8 +21,9 @@ UNFUSED = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, elim
 # inference BatchNormalization folds into the preceding Conv/Gemm (decompose + fold_scales), then loops fuse
 # and the fused loops that consume a GEMM become its epilogue; the per-parameter optimizer updates
 # (the loops no op reads) become one multi-tensor kernel
-INFERENCE = UNFUSED[:-1] + [decompose, fold_scales, fold_constants, eliminate_dead, fuse_elementwise, fuse_epilogue,
-                            fuse_updates, count_params]
+# (decompose also turns Conv into graphc.DirectConv, whose weight Transpose then composes with the layer's own)
+INFERENCE = UNFUSED[:-1] + [decompose, cancel_transposes, fold_scales, fold_constants, eliminate_dead, fuse_elementwise,
+                            fuse_epilogue, fuse_pool, fuse_updates, count_params]
 
 
 def run(g, passes=INFERENCE, print_passes=False, verify=True):

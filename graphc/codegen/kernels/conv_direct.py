@@ -1,0 +1,315 @@
+"""The direct convolution kernel (``graphc.DirectConv``): no im2col, no packing.
+
+Y (N, M, OH, OW) = conv(X (N, C, H, W), Wk (KH, KW, C, M)) + B, with an optional fused
+elementwise epilogue and an optional fused non-overlapping max pool. The register tile is the
+GEMM micro-kernel's (:func:`graphc.codegen.kernels.gemm.blocking`: MR rows x NR columns, e.g.
+8 x 32 fp32 with AVX-512), but its operands come straight from memory:
+
+- the tile's rows are MR output positions anywhere in the batch (the batch's positions are one
+  flat row space, so a late layer with a 3x3 output still fills whole tiles); row ``t`` reads
+  the input at ``X + x_base[t] + tap[k]`` for depth ``k = (ky, kx, c)``, broadcast. The tap
+  offsets (``c*H*W + ky*dh*W + kx*dw``) and each position's offset (``oy*sh*W + ox*sw``) are
+  static tables (constant globals);
+- the columns are NR consecutive output channels of one row of Wk (a Keras kernel's own
+  layout, so a Keras model needs no weight transpose at all), read as vectors.
+
+After the depth loop the bias is added in registers and the tile goes to a stack buffer, where
+the epilogue (activation etc.) runs over it with the channel as the row of the ``channels``
+view; then, with a pool, each group of ph*pw rows (one pooling window: the tile's rows are
+ordered window by window) is reduced with the same ``max`` fold as MaxPool's kernel, and only
+the pooled values are stored. Stores go to NCHW element by element (the channel stride is the
+image's positions). The last tile of the batch repeats the last row for its missing rows and
+stores only the real ones.
+
+Every output element is one sequential fma chain over k, whatever the tile and the thread, so
+results do not depend on the batch size or the thread count. Threads split the tiles.
+"""
+from __future__ import annotations
+
+import math
+
+from llvmlite import ir
+
+from .. import threads
+from ..kernel import PTR
+from ..loops import I32, I64, ceil_div, const, for_range, imin
+from ..scalar import ScalarEmitter, lltype
+from .gemm import blocking, vector_bits
+
+# a kernel runs its tiles on several threads only above this many multiply-adds
+PARALLEL_MACS = 1 << 18
+
+
+def tile_rows(pool_size: int, dtype: str = "float32", bits: int | None = None) -> int:
+    """Rows per register tile: the GEMM's MR rounded down to whole pooling windows (at least one)."""
+    mr = blocking(dtype, vector_bits() if bits is None else bits).mr
+    return pool_size * max(1, mr // pool_size)
+
+
+def row_offsets(geo, pool):
+    """Input offset of every tile row of one image: output positions in row-major order, or with
+    ``pool`` (ph, pw) the positions of each pooling window (row-major inside it), window by window."""
+    (_, W), (sh, sw) = geo.inp, geo.strides
+    oh, ow = geo.out
+    if pool is None:
+        return [oy * sh * W + ox * sw for oy in range(oh) for ox in range(ow)]
+    ph, pw = pool
+    return [(py * ph + dy) * sh * W + (px * pw + dx) * sw
+            for py in range(oh // ph) for px in range(ow // pw) for dy in range(ph) for dx in range(pw)]
+
+
+def tap_offsets(geo, c):
+    """Input offset of every depth step k = (ky, kx, channel), Wk's row order."""
+    (H, W), (kh, kw), (dh, dw) = geo.inp, geo.kernel, geo.dilations
+    return [ch * H * W + ky * dh * W + kx * dw for ky in range(kh) for kx in range(kw) for ch in range(c)]
+
+
+class _Emitter:
+    def __init__(self, fn, geo, c, m, pool, dtype, epilogue):
+        self.fn, self.geo, self.c, self.m, self.pool, self.dtype = fn, geo, c, m, pool, dtype
+        self.ep = epilogue
+        bl = blocking(dtype, vector_bits())
+        self.w, self.nr = bl.w, bl.nr
+        self.g = 1 if pool is None else pool[0] * pool[1]
+        self.mr = tile_rows(self.g, dtype)
+        self.rt = row_offsets(geo, pool)
+        self.taps = tap_offsets(geo, c)
+        self.rp = len(self.rt)          # tile rows per image
+        self.op = self.rp // self.g     # stored outputs per image (positions or windows)
+        self.img = c * math.prod(geo.inp)
+        self.ty = lltype(dtype)
+        self.vt = ir.VectorType(self.ty, self.w)
+        self.esize = 4 if dtype == "float32" else 8
+
+    # --- helpers ---------------------------------------------------------------------------
+    def at(self, p, i):
+        return self.b.gep(p, [i], source_etype=self.ty, inbounds=True)
+
+    def table(self, name, values):
+        arr = ir.ArrayType(I64, len(values))
+        gv = ir.GlobalVariable(self.fn.module, arr, f"{self.fn.name}.{name}")
+        gv.initializer = ir.Constant(arr, [int(v) for v in values])
+        gv.global_constant = True
+        gv.linkage = "internal"
+        return gv
+
+    def tab(self, gv, i):
+        return self.b.load(self.b.gep(gv, [const(0, I32), i], source_etype=gv.value_type, inbounds=True), typ=I64)
+
+    def splat(self, x):
+        b, w = self.b, self.w
+        v = b.insert_element(ir.Constant(self.vt, ir.Undefined), x, const(0, I32))
+        return b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined), ir.Constant(ir.VectorType(I32, w), [0] * w))
+
+    def load_vec(self, p, idx, lanes):
+        """``lanes`` elements at ``p[idx]``, the rest zero: one vector load when whole (never past the end)."""
+        b = self.b
+        if lanes == self.w:
+            return b.load(self.at(p, idx), typ=self.vt, align=self.esize)
+        v = ir.Constant(self.vt, [0.0] * self.w)
+        for i in range(lanes):
+            v = b.insert_element(v, b.load(self.at(p, b.add(idx, const(i))), typ=self.ty), const(i, I32))
+        return v
+
+    # --- the kernel ----------------------------------------------------------------------------
+    def body(self, b, X, Wk, B, Y, q_lo, q_hi, total, extras, outs):
+        """Tiles of rows [q_lo, q_hi) (multiples of MR, q_hi clamped to ``total`` rows)."""
+        self.b = b
+        self.extras, self.outs_extra = extras, outs
+        self.s = ScalarEmitter(b, self.dtype)
+        fn = b.function
+        with b.goto_entry_block():
+            b.position_at_start(fn.entry_basic_block)
+            tile = b.alloca(ir.ArrayType(self.ty, self.mr * self.nr), name="tile")
+            tile.align = 64
+            tile.type = PTR
+        self.tile = tile
+        rt_g, tap_g = self.table("rows", self.rt), self.table("taps", self.taps)
+        full_blocks, rest = divmod(self.m, self.nr)
+        with for_range(b, q_hi, start=q_lo, step=self.mr, name="q") as q0:
+            bases, units = [], []
+            for t in range(self.mr):
+                q = imin(b, b.add(q0, const(t)), b.sub(total, const(1)))
+                n = b.udiv(q, const(self.rp))
+                r = b.sub(q, b.mul(n, const(self.rp)))
+                bases.append(self.at(X, b.add(b.mul(n, const(self.img)), self.tab(rt_g, r))))
+                if t % self.g == 0:
+                    units.append((n, b.udiv(r, const(self.g))))
+            # whole units (positions or windows) of this tile inside the batch
+            valid = b.udiv(b.sub(imin(b, b.add(q0, const(self.mr)), total), q0), const(self.g))
+            if full_blocks:
+                with for_range(b, const(full_blocks * self.nr), step=self.nr, name="jb") as c0:
+                    self.block(Wk, B, Y, c0, [self.w] * (self.nr // self.w), bases, units, valid, tap_g)
+            if rest:
+                lanes = [self.w] * (rest // self.w) + ([rest % self.w] if rest % self.w else [])
+                self.block(Wk, B, Y, const(full_blocks * self.nr), lanes, bases, units, valid, tap_g)
+
+    def block(self, Wk, B, Y, c0, lanes, bases, units, valid, tap_g):
+        """One tile x one block of output channels [c0, c0 + sum(lanes))."""
+        b, w, nv, mr = self.b, self.w, len(lanes), self.mr
+        fma_name = f"llvm.fma.v{w}{self.s.intrinsic_suffix()}"
+        module = b.module
+        fma = module.globals.get(fma_name) or ir.Function(module, ir.FunctionType(self.vt, [self.vt] * 3), fma_name)
+        zero = ir.Constant(self.vt, [0.0] * w)
+        pre = b.block
+        loop = b.function.append_basic_block("kloop")
+        done = b.function.append_basic_block("kdone")
+        b.branch(loop)
+        b.position_at_end(loop)
+        kk = b.phi(I64, name="k")
+        kk.add_incoming(const(0), pre)
+        accs = [[b.phi(self.vt, name=f"acc{t}_{v}") for v in range(nv)] for t in range(mr)]
+        for row in accs:
+            for a in row:
+                a.add_incoming(zero, pre)
+        off = self.tab(tap_g, kk)
+        wrow = b.add(b.mul(kk, const(self.m)), c0)
+        bv = [self.load_vec(Wk, b.add(wrow, const(v * w)), lanes[v]) for v in range(nv)]
+        cur = []
+        for t in range(mr):
+            a = self.splat(b.load(self.at(bases[t], off), typ=self.ty))
+            cur.append([b.call(fma, [a, bv[v], accs[t][v]]) for v in range(nv)])
+        k_next = b.add(kk, const(1))
+        kk.add_incoming(k_next, loop)
+        for t in range(mr):
+            for v in range(nv):
+                accs[t][v].add_incoming(cur[t][v], loop)
+        b.cbranch(b.icmp_signed("<", k_next, const(len(self.taps))), loop, done)
+        b.position_at_end(done)
+        bias = [self.load_vec(B, b.add(c0, const(v * w)), lanes[v]) for v in range(nv)] if B is not None else None
+        for t in range(mr):
+            for v in range(nv):
+                x = cur[t][v] if bias is None else b.fadd(cur[t][v], bias[v])
+                b.store(x, self.at(self.tile, const(t * self.nr + v * w)), align=self.esize * w)
+        cols = sum(lanes)
+        if self.ep is not None:
+            self.epilogue(c0, cols, units)
+        self.store(Y, c0, cols, units, valid)
+
+    def epilogue(self, c0, cols, units):
+        """The fused elementwise body over the tile, in place (channels view: the channel is the row)."""
+        from ...ops.registry import get
+        b, s, ep = self.b, self.s, self.ep
+        fused = get("Fused", "graphc")
+        m, opn = self.m, self.op
+        for t in range(self.mr):
+            n, o = units[t // self.g]
+            obase = b.add(b.mul(n, const(m * opn)), o)
+            with for_range(b, const(cols), name="epj") as j:
+                ch = b.add(c0, j)
+                idx = {"full": b.add(obase, b.mul(ch, const(opn))), "row": ch, "scalar": const(0)}
+                p = self.at(self.tile, b.add(const(t * self.nr), j))
+                xs = [b.load(p, typ=self.ty)] + [b.load(self.at(e, idx[lay]), typ=self.ty)
+                                                 for e, lay in zip(ep.extras, ep.layouts)]
+                res = fused.scalar(s, ep.op, *xs)
+                rest = res[1:]
+                if not ep.raw_out:
+                    b.store(res[0], p)
+                else:
+                    rest = res
+                for v, out in zip(rest, ep.outs[1:]):
+                    b.store(v, self.at(out, idx["full"]))
+
+    def store(self, Y, c0, cols, units, valid):
+        """Each unit's values (the pool's max over its rows) to Y[n, c0 + j, o]."""
+        b, s, g = self.b, self.s, self.g
+        for u, (n, o) in enumerate(units):
+            with b.if_then(b.icmp_signed("<", const(u), valid)):
+                ybase = b.add(b.mul(n, const(self.m * self.op)), o)
+                with for_range(b, const(cols), name="stj") as j:
+                    if self.pool is None:
+                        v = b.load(self.at(self.tile, b.add(const(u * self.nr), j)), typ=self.ty)
+                    else:  # MaxPool's fold: max(acc, x) from -inf, the window's rows in order
+                        v = s.c(-math.inf)
+                        for e in range(g):
+                            v = s.max(v, b.load(self.at(self.tile, b.add(const((u * g + e) * self.nr), j)),
+                                                typ=self.ty))
+                    b.store(v, self.at(Y, b.add(ybase, b.mul(b.add(c0, j), const(self.op)))))
+
+
+def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None):
+    """The kernel (see the module docstring): ``pool`` is None or (ph, pw); ``epilogue`` an Epilogue or None.
+
+    The tile loop is a helper function of this kernel taking (data, first row, last row), run on
+    the calling thread or, for big products with threads enabled, on chunks of tiles claimed by
+    GOMP workers (:mod:`graphc.codegen.threads`)."""
+    b = k.b
+    em = _Emitter(k.fn, geo, c, m, pool, dtype, epilogue)
+    extras = list(epilogue.extras) if epilogue is not None else []
+    extra_outs = list(epilogue.outs[1:]) if epilogue is not None else []
+    ptrs = [X, Wk, B if B is not None else ir.Constant(PTR, None), Y] + extras + extra_outs
+    st = ir.LiteralStructType([PTR] * len(ptrs) + [I64])
+    body = ir.Function(k.module, ir.FunctionType(ir.VoidType(), [PTR, I64, I64]), f"{k.fn.name}.tiles")
+    body.linkage = "internal"
+    body.attributes.add("nounwind")
+    bb = ir.IRBuilder(body.append_basic_block("entry"))
+    data, lo, hi = body.args
+    fields = [bb.load(bb.gep(data, [const(0, I32), const(i, I32)], source_etype=st), typ=t)
+              for i, t in enumerate(st.elements)]
+    fx, fw, fb, fy = fields[:4]
+    fex = fields[4:4 + len(extras)]
+    fouts = fields[4 + len(extras):-1]
+    total = fields[-1]
+    if epilogue is not None:  # the epilogue reads its inputs through this function's arguments
+        epilogue.extras, epilogue.outs = fex, [fy] + fouts
+    em.body(bb, fx, fw, fb if B is not None else None, fy, lo, imin(bb, hi, total), total, fex, fouts)
+    bb.ret_void()
+
+    n = k.dim(k.in_types[0], 0)
+    total = b.mul(n, const(em.rp))
+    with b.goto_entry_block():
+        b.position_at_start(k.fn.entry_basic_block)
+        dptr = b.alloca(st, name="conv.data")
+        dptr.type = PTR
+    for i, p in enumerate(ptrs + [total]):
+        b.store(p, b.gep(dptr, [const(0, I32), const(i, I32)], source_etype=st))
+    tiles = ceil_div(b, total, em.mr)
+    macs = b.mul(total, const(len(em.taps) * m))
+    par, nt = threads.thread_globals(b)
+    ok = b.and_(b.icmp_unsigned("!=", par, ir.Constant(PTR, None)), b.icmp_signed(">", nt, const(1)))
+    ok = b.and_(ok, b.icmp_signed(">=", macs, const(PARALLEL_MACS)))
+    ok = b.and_(ok, b.icmp_signed(">=", tiles, const(2)))
+    with b.if_else(ok) as (parallel, serial):
+        with parallel:
+            # chunks of whole tiles, about four per thread, claimed with an atomic counter
+            chunk = b.mul(ceil_div(b, tiles, b.mul(nt, const(4))), const(em.mr))
+            nchunks = ceil_div(b, total, chunk)
+            worker = _worker(k.module, body)
+            wst = worker.data_type
+            with b.goto_entry_block():
+                b.position_at_start(k.fn.entry_basic_block)
+                wd = b.alloca(wst, name="conv.par")
+                wd.type = PTR
+            for i, v in enumerate([dptr, const(0), nchunks, chunk]):
+                b.store(v, b.gep(wd, [const(0, I32), const(i, I32)], source_etype=wst))
+            threads.call_parallel(b, worker, wd, imin(b, nt, nchunks))
+        with serial:
+            b.call(body, [dptr, const(0), total])
+
+
+def _worker(module, body):
+    """``worker(data)``: claim chunks of rows from ``data.counter`` and run ``body`` on each."""
+    st = ir.LiteralStructType([PTR, I64, I64, I64])
+    fn = ir.Function(module, ir.FunctionType(ir.VoidType(), [PTR]), f"{body.name}.worker")
+    fn.linkage = "internal"
+    fn.attributes.add("nounwind")
+    fn.data_type = st
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
+
+    def field(i):
+        return b.gep(fn.args[0], [const(0, I32), const(i, I32)], source_etype=st)
+
+    data = b.load(field(0), typ=PTR)
+    nchunks, chunk = b.load(field(2), typ=I64), b.load(field(3), typ=I64)
+    loop, work, done = (fn.append_basic_block(x) for x in ("claim", "work", "done"))
+    b.branch(loop)
+    b.position_at_end(loop)
+    i = b.atomic_rmw("add", field(1), const(1), "monotonic")
+    b.cbranch(b.icmp_signed("<", i, nchunks), work, done)
+    b.position_at_end(work)
+    lo = b.mul(i, chunk)
+    b.call(body, [data, lo, b.add(lo, chunk)])
+    b.branch(loop)
+    b.position_at_end(done)
+    b.ret_void()
+    return fn

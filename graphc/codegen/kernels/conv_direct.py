@@ -123,28 +123,31 @@ class _Emitter:
             tile = b.alloca(ir.ArrayType(self.ty, self.mr * self.nr), name="tile")
             tile.align = 64
             tile.type = PTR
-        self.tile = tile
+            ybase = b.alloca(ir.ArrayType(I64, self.mr // self.g), name="ybase")
+            ybase.type = PTR
+        self.tile, self.ybase = tile, ybase
         rt_g, tap_g = self.table("rows", self.rt), self.table("taps", self.taps)
         full_blocks, rest = divmod(self.m, self.nr)
         with for_range(b, q_hi, start=q_lo, step=self.mr, name="q") as q0:
-            bases, units = [], []
+            bases = []
             for t in range(self.mr):
                 q = imin(b, b.add(q0, const(t)), b.sub(total, const(1)))
                 n = b.udiv(q, const(self.rp))
                 r = b.sub(q, b.mul(n, const(self.rp)))
                 bases.append(self.at(X, b.add(b.mul(n, const(self.img)), self.tab(rt_g, r))))
-                if t % self.g == 0:
-                    units.append((n, b.udiv(r, const(self.g))))
+                if t % self.g == 0:  # the unit's output offset Y[n, 0, o]
+                    ob = b.add(b.mul(n, const(self.m * self.op)), b.udiv(r, const(self.g)))
+                    b.store(ob, b.gep(ybase, [const(t // self.g)], source_etype=I64, inbounds=True))
             # whole units (positions or windows) of this tile inside the batch
             valid = b.udiv(b.sub(imin(b, b.add(q0, const(self.mr)), total), q0), const(self.g))
             if full_blocks:
                 with for_range(b, const(full_blocks * self.nr), step=self.nr, name="jb") as c0:
-                    self.block(Wk, B, Y, c0, [self.w] * (self.nr // self.w), bases, units, valid, tap_g)
+                    self.block(Wk, B, Y, c0, [self.w] * (self.nr // self.w), bases, valid, tap_g)
             if rest:
                 lanes = [self.w] * (rest // self.w) + ([rest % self.w] if rest % self.w else [])
-                self.block(Wk, B, Y, const(full_blocks * self.nr), lanes, bases, units, valid, tap_g)
+                self.block(Wk, B, Y, const(full_blocks * self.nr), lanes, bases, valid, tap_g)
 
-    def block(self, Wk, B, Y, c0, lanes, bases, units, valid, tap_g):
+    def block(self, Wk, B, Y, c0, lanes, bases, valid, tap_g):
         """One tile x one block of output channels [c0, c0 + sum(lanes))."""
         b, w, nv, mr = self.b, self.w, len(lanes), self.mr
         fma_name = f"llvm.fma.v{w}{self.s.intrinsic_suffix()}"
@@ -183,22 +186,23 @@ class _Emitter:
                 b.store(x, self.at(self.tile, const(t * self.nr + v * w)), align=self.esize * w)
         cols = sum(lanes)
         if self.ep is not None:
-            self.epilogue(c0, cols, units)
-        self.store(Y, c0, cols, units, valid)
+            self.epilogue(c0, cols)
+        self.store(Y, c0, cols, valid)
 
-    def epilogue(self, c0, cols, units):
+    def unit_base(self, u):
+        return self.b.load(self.b.gep(self.ybase, [u], source_etype=I64, inbounds=True), typ=I64)
+
+    def epilogue(self, c0, cols):
         """The fused elementwise body over the tile, in place (channels view: the channel is the row)."""
         from ...ops.registry import get
         b, s, ep = self.b, self.s, self.ep
         fused = get("Fused", "graphc")
-        m, opn = self.m, self.op
-        for t in range(self.mr):
-            n, o = units[t // self.g]
-            obase = b.add(b.mul(n, const(m * opn)), o)
+        with for_range(b, const(self.mr), name="ept") as t:
+            obase = self.unit_base(b.udiv(t, const(self.g)))
             with for_range(b, const(cols), name="epj") as j:
                 ch = b.add(c0, j)
-                idx = {"full": b.add(obase, b.mul(ch, const(opn))), "row": ch, "scalar": const(0)}
-                p = self.at(self.tile, b.add(const(t * self.nr), j))
+                idx = {"full": b.add(obase, b.mul(ch, const(self.op))), "row": ch, "scalar": const(0)}
+                p = self.at(self.tile, b.add(b.mul(t, const(self.nr)), j))
                 xs = [b.load(p, typ=self.ty)] + [b.load(self.at(e, idx[lay]), typ=self.ty)
                                                  for e, lay in zip(ep.extras, ep.layouts)]
                 res = fused.scalar(s, ep.op, *xs)
@@ -210,21 +214,21 @@ class _Emitter:
                 for v, out in zip(rest, ep.outs[1:]):
                     b.store(v, self.at(out, idx["full"]))
 
-    def store(self, Y, c0, cols, units, valid):
+    def store(self, Y, c0, cols, valid):
         """Each unit's values (the pool's max over its rows) to Y[n, c0 + j, o]."""
         b, s, g = self.b, self.s, self.g
-        for u, (n, o) in enumerate(units):
-            with b.if_then(b.icmp_signed("<", const(u), valid)):
-                ybase = b.add(b.mul(n, const(self.m * self.op)), o)
-                with for_range(b, const(cols), name="stj") as j:
-                    if self.pool is None:
-                        v = b.load(self.at(self.tile, b.add(const(u * self.nr), j)), typ=self.ty)
-                    else:  # MaxPool's fold: max(acc, x) from -inf, the window's rows in order
-                        v = s.c(-math.inf)
-                        for e in range(g):
-                            v = s.max(v, b.load(self.at(self.tile, b.add(const((u * g + e) * self.nr), j)),
-                                                typ=self.ty))
-                    b.store(v, self.at(Y, b.add(ybase, b.mul(b.add(c0, j), const(self.op)))))
+        with for_range(b, valid, name="stu") as u:
+            ybase = self.unit_base(u)
+            row = b.mul(u, const(g * self.nr))
+            with for_range(b, const(cols), name="stj") as j:
+                if self.pool is None:
+                    v = b.load(self.at(self.tile, b.add(row, j)), typ=self.ty)
+                else:  # MaxPool's fold: max(acc, x) from -inf, the window's rows in order
+                    v = s.c(-math.inf)
+                    for e in range(g):
+                        v = s.max(v, b.load(self.at(self.tile, b.add(row, b.add(j, const(e * self.nr)))),
+                                            typ=self.ty))
+                b.store(v, self.at(Y, b.add(ybase, b.mul(b.add(c0, j), const(self.op)))))
 
 
 def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None):

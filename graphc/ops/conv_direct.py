@@ -140,8 +140,24 @@ class DirectConv(OpDef):
         X, Wk, B = (k.slot_inputs()[:n_in] + [None])[:3]
         geo = self._geo(op, x_t, w_t)
         pool = self._pool(op, geo)
-        emit_direct_conv(k, geo, x_t.shape[1], w_t.shape[3], pool, x_t.dtype, X, Wk, B, k.outputs[0], epilogue)
+        emit_direct_conv(k, geo, x_t.shape[1], w_t.shape[3], pool, x_t.dtype, X, Wk, B, k.outputs[0], epilogue,
+                         register_epilogue_ok(epilogue))
         k.b.ret_void()
+
+
+# elementwise ops whose ``scalar`` emitter is plain arithmetic, comparisons and selects with Python
+# numbers: they run on vectors as well (codegen/kernels/conv_direct.VectorEmitter)
+REGISTER_EPILOGUE_OPS = frozenset({"Relu", "LeakyRelu", "Add", "Sub", "Mul", "Max", "Min", "Neg", "Identity"})
+
+
+def register_epilogue_ok(ep):
+    """Whether a fused epilogue can run on the tile's registers: one result replacing the product,
+    extra inputs per channel or scalar, and every step in REGISTER_EPILOGUE_OPS."""
+    if ep is None or ep.raw_out or len(ep.op.attrs["outputs"]) != 1:
+        return False
+    if any(lay not in ("row", "scalar") for lay in ep.layouts):
+        return False
+    return all(dom == "" and t in REGISTER_EPILOGUE_OPS for t, dom, *_ in ep.op.attrs["body"])
 
 
 def direct_conv(b, op, ins):

@@ -182,3 +182,44 @@ def test_benchmark_cnn_shapes_with_fusion_on_and_off(monkeypatch):
     xs, got = _check(b.g, 7, rtol=1e-4, threads=(1, 2), monkeypatch=monkeypatch)
     plain = graphc.compile(b.g, fuse=False).run([xs])[0]
     assert_close(got[0], plain, rtol=1e-5)
+
+
+def _conv_then(body, pool=None, m=20, dtype="float32"):
+    """x -> Conv -> body(b, y, per_channel, full) -> MaxPool?; per_channel (1, m, 1, 1) and full-size params."""
+    b = GraphBuilder()
+    x = b.input("x", dtype, (2, 3, 9, 8))
+    w, bias = b.param("w", dtype, (m, 3, 3, 3)), b.param("bias", dtype, (m,))
+    pc, full = b.param("pc", dtype, (1, m, 1, 1)), b.param("full", dtype, (2, m, 7, 6))
+    y = body(b, b.op("Conv", [x, w, bias], kernel_shape=[3, 3]), pc, full)
+    b.output(b.op("MaxPool", [y], kernel_shape=list(pool), strides=list(pool)) if pool else y)
+    for v in (w, bias, pc, full):
+        b.g.value(v).data = RNG.standard_normal(b.g.value(v).type.shape).astype(dtype)
+    return b.g
+
+
+@pytest.mark.parametrize("pool", [None, (2, 2)])
+def test_register_epilogue_with_per_channel_inputs(pool, monkeypatch):
+    """LeakyRelu then a per-channel scale and shift (BN after the activation): the epilogue runs on the
+    tile's registers; with a pool the scale may be negative, so pooling after the epilogue matters."""
+    def body(b, y, pc, full):
+        return b.op("Add", [b.op("Mul", [b.op("LeakyRelu", [y], alpha=0.2), pc]), pc])
+    g = _conv_then(body, pool)
+    after = run(g, INFERENCE)
+    assert [o.op_type for o in after.ops() if o.op_type not in ("Reshape", "Transpose")] == ["WithEpilogue"]
+    _check(g, 2, threads=(1, 2), monkeypatch=monkeypatch)
+
+
+def test_full_size_epilogue_input_and_kept_product(monkeypatch):
+    """A residual-style full-size input runs the epilogue from the tile in memory; the pool then stays
+    separate (no pooled counterpart of the full-size input), and so does a product read elsewhere."""
+    def body(b, y, pc, full):
+        return b.op("Relu", [b.op("Add", [y, full])])
+    g = _conv_then(body, (2, 2))
+    after = run(g, INFERENCE)
+    assert [o.op_type for o in after.ops() if o.op_type not in ("Reshape", "Transpose")] == ["WithEpilogue",
+                                                                                              "MaxPool"]
+    _check(g, 2, threads=(1, 2), monkeypatch=monkeypatch)
+    g2, _ = _graph(3, 3, (9, 9), 13, (3, 3), act="Relu", keep_conv=False)
+    conv = next(o for o in g2.ops() if o.op_type == "Conv")
+    g2.outputs.append(g2.op_outputs(conv)[0])
+    _check(g2, 3)

@@ -13,13 +13,14 @@ GEMM micro-kernel's (:func:`graphc.codegen.kernels.gemm.blocking`: MR rows x NR 
 - the columns are NR consecutive output channels of one row of Wk (a Keras kernel's own
   layout, so a Keras model needs no weight transpose at all), read as vectors.
 
-After the depth loop the bias is added in registers and the tile goes to a stack buffer, where
-the epilogue (activation etc.) runs over it with the channel as the row of the ``channels``
-view; then, with a pool, each group of ph*pw rows (one pooling window: the tile's rows are
-ordered window by window) is reduced with the same ``max`` fold as MaxPool's kernel, and only
-the pooled values are stored. Stores go to NCHW element by element (the channel stride is the
-image's positions). The last tile of the batch repeats the last row for its missing rows and
-stores only the real ones.
+After the depth loop the bias is added in registers. A fused epilogue of plain arithmetic with
+per-channel or scalar inputs (an activation, BN after it) runs there too, on vectors
+(:class:`VectorEmitter`); any other runs over the tile in a stack buffer with the channel as the
+row of the ``channels`` view. Then, with a pool, each group of ph*pw rows (one pooling window:
+the tile's rows are ordered window by window) is reduced with the same ``max`` fold as MaxPool's
+kernel, on whole vectors, and only the pooled values are stored. Stores go to NCHW lane by lane
+(the channel stride is the image's positions; a vectorizer would make them scatters). The last
+tile of the batch repeats the last row for its missing rows and stores only the real ones.
 
 Every output element is one sequential fma chain over k, whatever the tile and the thread, so
 results do not depend on the batch size or the thread count. Threads split the tiles.
@@ -34,6 +35,7 @@ from .. import threads
 from ..kernel import PTR
 from ..loops import I32, I64, ceil_div, const, for_range, imin
 from ..scalar import ScalarEmitter, lltype
+from .conv import opaque
 from .gemm import blocking, vector_bits
 
 # a kernel runs its tiles on several threads only above this many multiply-adds
@@ -64,10 +66,25 @@ def tap_offsets(geo, c):
     return [ch * H * W + ky * dh * W + kx * dw for ky in range(kh) for kx in range(kw) for ch in range(c)]
 
 
+class VectorEmitter(ScalarEmitter):
+    """The ScalarEmitter's arithmetic on ``<W x float>`` values (constants splat): enough for the
+    elementwise ops whose ``scalar`` uses only add/sub/mul/cmp/select/max/min with Python numbers
+    (``graphc.ops.conv_direct.REGISTER_EPILOGUE_OPS``), so a fused epilogue runs on the tile's
+    registers."""
+
+    def __init__(self, b, dtype, w):
+        super().__init__(b, dtype)
+        self.ty = ir.VectorType(lltype(dtype), w)
+
+    def c(self, v):
+        return ir.Constant(self.ty, [float(v)] * self.ty.count)
+
+
 class _Emitter:
-    def __init__(self, fn, geo, c, m, pool, dtype, epilogue):
+    def __init__(self, fn, geo, c, m, pool, dtype, epilogue, vector_epilogue=False):
         self.fn, self.geo, self.c, self.m, self.pool, self.dtype = fn, geo, c, m, pool, dtype
         self.ep = epilogue
+        self.vector_ep = vector_epilogue and epilogue is not None
         bl = blocking(dtype, vector_bits())
         self.w, self.nr = bl.w, bl.nr
         self.g = 1 if pool is None else pool[0] * pool[1]
@@ -112,10 +129,9 @@ class _Emitter:
         return v
 
     # --- the kernel ----------------------------------------------------------------------------
-    def body(self, b, X, Wk, B, Y, q_lo, q_hi, total, extras, outs):
+    def body(self, b, X, Wk, B, Y, q_lo, q_hi, total):
         """Tiles of rows [q_lo, q_hi) (multiples of MR, q_hi clamped to ``total`` rows)."""
         self.b = b
-        self.extras, self.outs_extra = extras, outs
         self.s = ScalarEmitter(b, self.dtype)
         fn = b.function
         with b.goto_entry_block():
@@ -180,14 +196,22 @@ class _Emitter:
         b.cbranch(b.icmp_signed("<", k_next, const(len(self.taps))), loop, done)
         b.position_at_end(done)
         bias = [self.load_vec(B, b.add(c0, const(v * w)), lanes[v]) for v in range(nv)] if B is not None else None
+        if self.vector_ep:  # the epilogue's per-channel and scalar inputs, as vectors
+            from ...ops.registry import get
+            fused = get("Fused", "graphc")
+            vs = VectorEmitter(b, self.dtype, w)
+            extras = [[self.load_vec(e, b.add(c0, const(v * w)), lanes[v]) for v in range(nv)] if lay == "row"
+                      else [self.splat(b.load(e, typ=self.ty))] * nv for e, lay in zip(self.ep.extras, self.ep.layouts)]
         for t in range(mr):
             for v in range(nv):
                 x = cur[t][v] if bias is None else b.fadd(cur[t][v], bias[v])
+                if self.vector_ep:
+                    x = fused.scalar(vs, self.ep.op, x, *[e[v] for e in extras])[0]
                 b.store(x, self.at(self.tile, const(t * self.nr + v * w)), align=self.esize * w)
         cols = sum(lanes)
-        if self.ep is not None:
+        if self.ep is not None and not self.vector_ep:
             self.epilogue(c0, cols)
-        self.store(Y, c0, cols, valid)
+        self.store(Y, c0, lanes, valid)
 
     def unit_base(self, u):
         return self.b.load(self.b.gep(self.ybase, [u], source_etype=I64, inbounds=True), typ=I64)
@@ -199,46 +223,50 @@ class _Emitter:
         fused = get("Fused", "graphc")
         with for_range(b, const(self.mr), name="ept") as t:
             obase = self.unit_base(b.udiv(t, const(self.g)))
-            with for_range(b, const(cols), name="epj") as j:
+            # (an opaque trip count: LLVM vectorizes this contiguous loop instead of unrolling it and
+            # vectorizing the rows with gathers and scatters)
+            with for_range(b, opaque(b, const(cols)), name="epj") as j:
                 ch = b.add(c0, j)
                 idx = {"full": b.add(obase, b.mul(ch, const(self.op))), "row": ch, "scalar": const(0)}
                 p = self.at(self.tile, b.add(b.mul(t, const(self.nr)), j))
                 xs = [b.load(p, typ=self.ty)] + [b.load(self.at(e, idx[lay]), typ=self.ty)
                                                  for e, lay in zip(ep.extras, ep.layouts)]
                 res = fused.scalar(s, ep.op, *xs)
-                rest = res[1:]
-                if not ep.raw_out:
+                if not ep.raw_out:  # (with the product kept, res[0] is the product itself)
                     b.store(res[0], p)
-                else:
-                    rest = res
-                for v, out in zip(rest, ep.outs[1:]):
+                for v, out in zip(res[1:], ep.outs[1:]):
                     b.store(v, self.at(out, idx["full"]))
 
-    def store(self, Y, c0, cols, valid):
-        """Each unit's values (the pool's max over its rows) to Y[n, c0 + j, o]."""
-        b, s, g = self.b, self.s, self.g
+    def store(self, Y, c0, lanes, valid):
+        """Each unit's values (with a pool: the max over its rows, MaxPool's fold ``max(acc, x)`` from
+        -inf in the window's row order, on whole vectors) to Y[n, c0 + j, o], lane by lane (the
+        channel stride is the image's outputs; scalar stores, where a vectorizer would scatter)."""
+        b, s, g, w = self.b, self.s, self.g, self.w
+        align = self.esize * w
         with for_range(b, valid, name="stu") as u:
-            ybase = self.unit_base(u)
+            ybase = b.add(self.unit_base(u), b.mul(c0, const(self.op)))
             row = b.mul(u, const(g * self.nr))
-            with for_range(b, const(cols), name="stj") as j:
+            for v, n_lanes in enumerate(lanes):
+                def row_vec(e):
+                    return b.load(self.at(self.tile, b.add(row, const(e * self.nr + v * w))), typ=self.vt, align=align)
                 if self.pool is None:
-                    v = b.load(self.at(self.tile, b.add(row, j)), typ=self.ty)
-                else:  # MaxPool's fold: max(acc, x) from -inf, the window's rows in order
-                    v = s.c(-math.inf)
+                    x = row_vec(0)
+                else:
+                    x = ir.Constant(self.vt, [-math.inf] * w)
                     for e in range(g):
-                        v = s.max(v, b.load(self.at(self.tile, b.add(row, b.add(j, const(e * self.nr)))),
-                                            typ=self.ty))
-                b.store(v, self.at(Y, b.add(ybase, b.mul(b.add(c0, j), const(self.op)))))
+                        x = s.max(x, row_vec(e))
+                for i in range(n_lanes):
+                    b.store(b.extract_element(x, const(i, I32)), self.at(Y, b.add(ybase, const((v * w + i) * self.op))))
 
 
-def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None):
+def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None, vector_epilogue=False):
     """The kernel (see the module docstring): ``pool`` is None or (ph, pw); ``epilogue`` an Epilogue or None.
 
     The tile loop is a helper function of this kernel taking (data, first row, last row), run on
     the calling thread or, for big products with threads enabled, on chunks of tiles claimed by
     GOMP workers (:mod:`graphc.codegen.threads`)."""
     b = k.b
-    em = _Emitter(k.fn, geo, c, m, pool, dtype, epilogue)
+    em = _Emitter(k.fn, geo, c, m, pool, dtype, epilogue, vector_epilogue)
     extras = list(epilogue.extras) if epilogue is not None else []
     extra_outs = list(epilogue.outs[1:]) if epilogue is not None else []
     ptrs = [X, Wk, B if B is not None else ir.Constant(PTR, None), Y] + extras + extra_outs
@@ -256,7 +284,7 @@ def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None):
     total = fields[-1]
     if epilogue is not None:  # the epilogue reads its inputs through this function's arguments
         epilogue.extras, epilogue.outs = fex, [fy] + fouts
-    em.body(bb, fx, fw, fb if B is not None else None, fy, lo, imin(bb, hi, total), total, fex, fouts)
+    em.body(bb, fx, fw, fb if B is not None else None, fy, lo, imin(bb, hi, total), total)
     bb.ret_void()
 
     n = k.dim(k.in_types[0], 0)

@@ -19,8 +19,8 @@ per-channel or scalar inputs (an activation, BN after it) runs there too, on vec
 row of the ``channels`` view. Then, with a pool, each group of ph*pw rows (one pooling window:
 the tile's rows are ordered window by window) is reduced with the same ``max`` fold as MaxPool's
 kernel, on whole vectors, and only the pooled values are stored. Stores go to NCHW lane by lane
-(the channel stride is the image's positions; a vectorizer would make them scatters). The last
-tile of the batch repeats the last row for its missing rows and stores only the real ones.
+(the channel stride is the image's positions; a vectorizer would make them scatters). Rows left
+over after whole tiles (at the end of the batch) run as tiles of one unit.
 
 Every output element is one sequential fma chain over k, whatever the tile and the thread, so
 results do not depend on the batch size or the thread count. Threads split the tiles.
@@ -130,7 +130,7 @@ class _Emitter:
 
     # --- the kernel ----------------------------------------------------------------------------
     def body(self, b, X, Wk, B, Y, q_lo, q_hi, total):
-        """Tiles of rows [q_lo, q_hi) (multiples of MR, q_hi clamped to ``total`` rows)."""
+        """The tiles of rows [q_lo, q_hi) (q_lo a multiple of MR; q_hi clamped to the batch's rows)."""
         self.b = b
         self.s = ScalarEmitter(b, self.dtype)
         fn = b.function
@@ -144,28 +144,31 @@ class _Emitter:
         self.tile, self.ybase = tile, ybase
         rt_g, tap_g = self.table("rows", self.rt), self.table("taps", self.taps)
         full_blocks, rest = divmod(self.m, self.nr)
-        with for_range(b, q_hi, start=q_lo, step=self.mr, name="q") as q0:
-            bases = []
-            for t in range(self.mr):
-                q = imin(b, b.add(q0, const(t)), b.sub(total, const(1)))
-                n = b.udiv(q, const(self.rp))
-                r = b.sub(q, b.mul(n, const(self.rp)))
-                bases.append(self.at(X, b.add(b.mul(n, const(self.img)), self.tab(rt_g, r))))
-                if t % self.g == 0:  # the unit's output offset Y[n, 0, o]
-                    ob = b.add(b.mul(n, const(self.m * self.op)), b.udiv(r, const(self.g)))
-                    b.store(ob, b.gep(ybase, [const(t // self.g)], source_etype=I64, inbounds=True))
-            # whole units (positions or windows) of this tile inside the batch
-            valid = b.udiv(b.sub(imin(b, b.add(q0, const(self.mr)), total), q0), const(self.g))
-            if full_blocks:
-                with for_range(b, const(full_blocks * self.nr), step=self.nr, name="jb") as c0:
-                    self.block(Wk, B, Y, c0, [self.w] * (self.nr // self.w), bases, valid, tap_g)
-            if rest:
-                lanes = [self.w] * (rest // self.w) + ([rest % self.w] if rest % self.w else [])
-                self.block(Wk, B, Y, const(full_blocks * self.nr), lanes, bases, valid, tap_g)
+        # whole MR-row tiles, then the rest (fewer than MR rows, whole units) one unit at a time
+        q_tiles = b.add(q_lo, b.mul(b.udiv(b.sub(q_hi, q_lo), const(self.mr)), const(self.mr)))
+        passes = [(q_lo, q_tiles, self.mr)] + ([(q_tiles, q_hi, self.g)] if self.mr > self.g else [])
+        for start, stop, mr in passes:
+            self.cur_mr = mr
+            with for_range(b, stop, start=start, step=mr, name="q") as q0:
+                bases = []
+                for t in range(mr):
+                    q = b.add(q0, const(t))
+                    n = b.udiv(q, const(self.rp))
+                    r = b.sub(q, b.mul(n, const(self.rp)))
+                    bases.append(self.at(X, b.add(b.mul(n, const(self.img)), self.tab(rt_g, r))))
+                    if t % self.g == 0:  # the unit's output offset Y[n, 0, o]
+                        ob = b.add(b.mul(n, const(self.m * self.op)), b.udiv(r, const(self.g)))
+                        b.store(ob, b.gep(ybase, [const(t // self.g)], source_etype=I64, inbounds=True))
+                if full_blocks:
+                    with for_range(b, const(full_blocks * self.nr), step=self.nr, name="jb") as c0:
+                        self.block(Wk, B, Y, c0, [self.w] * (self.nr // self.w), bases, tap_g)
+                if rest:
+                    lanes = [self.w] * (rest // self.w) + ([rest % self.w] if rest % self.w else [])
+                    self.block(Wk, B, Y, const(full_blocks * self.nr), lanes, bases, tap_g)
 
-    def block(self, Wk, B, Y, c0, lanes, bases, valid, tap_g):
-        """One tile x one block of output channels [c0, c0 + sum(lanes))."""
-        b, w, nv, mr = self.b, self.w, len(lanes), self.mr
+    def block(self, Wk, B, Y, c0, lanes, bases, tap_g):
+        """One tile (``cur_mr`` rows) x one block of output channels [c0, c0 + sum(lanes))."""
+        b, w, nv, mr = self.b, self.w, len(lanes), self.cur_mr
         fma_name = f"llvm.fma.v{w}{self.s.intrinsic_suffix()}"
         module = b.module
         fma = module.globals.get(fma_name) or ir.Function(module, ir.FunctionType(self.vt, [self.vt] * 3), fma_name)
@@ -211,7 +214,7 @@ class _Emitter:
         cols = sum(lanes)
         if self.ep is not None and not self.vector_ep:
             self.epilogue(c0, cols)
-        self.store(Y, c0, lanes, valid)
+        self.store(Y, c0, lanes)
 
     def unit_base(self, u):
         return self.b.load(self.b.gep(self.ybase, [u], source_etype=I64, inbounds=True), typ=I64)
@@ -221,7 +224,7 @@ class _Emitter:
         from ...ops.registry import get
         b, s, ep = self.b, self.s, self.ep
         fused = get("Fused", "graphc")
-        with for_range(b, const(self.mr), name="ept") as t:
+        with for_range(b, const(self.cur_mr), name="ept") as t:
             obase = self.unit_base(b.udiv(t, const(self.g)))
             # (an opaque trip count: LLVM vectorizes this contiguous loop instead of unrolling it and
             # vectorizing the rows with gathers and scatters)
@@ -237,26 +240,57 @@ class _Emitter:
                 for v, out in zip(res[1:], ep.outs[1:]):
                     b.store(v, self.at(out, idx["full"]))
 
-    def store(self, Y, c0, lanes, valid):
-        """Each unit's values (with a pool: the max over its rows, MaxPool's fold ``max(acc, x)`` from
-        -inf in the window's row order, on whole vectors) to Y[n, c0 + j, o], lane by lane (the
-        channel stride is the image's outputs; scalar stores, where a vectorizer would scatter)."""
-        b, s, g, w = self.b, self.s, self.g, self.w
-        align = self.esize * w
-        with for_range(b, valid, name="stu") as u:
-            ybase = b.add(self.unit_base(u), b.mul(c0, const(self.op)))
-            row = b.mul(u, const(g * self.nr))
-            for v, n_lanes in enumerate(lanes):
-                def row_vec(e):
-                    return b.load(self.at(self.tile, b.add(row, const(e * self.nr + v * w))), typ=self.vt, align=align)
-                if self.pool is None:
-                    x = row_vec(0)
-                else:
-                    x = ir.Constant(self.vt, [-math.inf] * w)
-                    for e in range(g):
-                        x = s.max(x, row_vec(e))
-                for i in range(n_lanes):
-                    b.store(b.extract_element(x, const(i, I32)), self.at(Y, b.add(ybase, const((v * w + i) * self.op))))
+    def unit_vec(self, u, v):
+        """Unit ``u``'s vector ``v`` from the tile (with a pool: the max over its rows, MaxPool's fold
+        ``max(acc, x)`` from -inf in the window's row order, on whole vectors)."""
+        b, g, w = self.b, self.g, self.w
+        row = b.mul(u, const(g * self.nr))
+
+        def row_vec(e):
+            return b.load(self.at(self.tile, b.add(row, const(e * self.nr + v * w))), typ=self.vt, align=self.esize * w)
+        if self.pool is None:
+            return row_vec(0)
+        x = ir.Constant(self.vt, [-math.inf] * w)
+        for e in range(g):
+            x = self.s.max(x, row_vec(e))
+        return x
+
+    def store(self, Y, c0, lanes):
+        """Each unit's values to Y[n, c0 + j, o], lane by lane (the channel stride is the image's
+        outputs; scalar stores, where a vectorizer would scatter). Two units of one image are
+        adjacent in Y: a float32 tile of two pooling windows stores each channel's pair at once."""
+        b, w = self.b, self.w
+        coff = b.mul(c0, const(self.op))
+        units = self.cur_mr // self.g
+
+        def general():
+            with for_range(b, const(units), name="stu") as u:
+                ybase = b.add(self.unit_base(u), coff)
+                for v, n_lanes in enumerate(lanes):
+                    x = self.unit_vec(u, v)
+                    for i in range(n_lanes):
+                        b.store(b.extract_element(x, const(i, I32)), self.at(Y, b.add(ybase, const((v * w + i) * self.op))))
+
+        if units != 2 or self.dtype != "float32" or any(n != w for n in lanes):
+            general()
+            return
+        y0 = self.unit_base(const(0))
+        pair = b.icmp_signed("==", self.unit_base(const(1)), b.add(y0, const(1)))
+        h = w // 2
+        dt = ir.VectorType(ir.DoubleType(), h)
+        with b.if_else(pair) as (both, other):
+            with both:
+                ybase = b.add(y0, coff)
+                for v in range(len(lanes)):
+                    a, c = self.unit_vec(const(0), v), self.unit_vec(const(1), v)
+                    for half in range(2):
+                        mask = [half * h + i + w * j for i in range(h) for j in range(2)]
+                        pairs = b.bitcast(b.shuffle_vector(a, c, ir.Constant(ir.VectorType(I32, w), mask)), dt)
+                        for i in range(h):
+                            b.store(b.extract_element(pairs, const(i, I32)),
+                                    self.at(Y, b.add(ybase, const((v * w + half * h + i) * self.op))), align=4)
+            with other:
+                general()
 
 
 def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None, vector_epilogue=False):

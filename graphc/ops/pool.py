@@ -26,7 +26,7 @@ from ..codegen.loops import imul
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType
 from .conv import window_geometry
-from .registry import OPAQUE, OUT_EWISE_FUSABLE, OpDef, register_op
+from .registry import OUT_EWISE_FUSABLE, OpDef, register_op
 
 
 def _geometry(op, x):
@@ -223,8 +223,18 @@ def pool_grad_reference(x, dy, geo, kind, count_include_pad=False):
     return dx.astype(x.dtype)
 
 
-@register_op("MaxPoolGrad", pattern=OPAQUE, domain=DOMAIN, schema=False)
-class MaxPoolGrad(OpDef):
+class _PoolGrad(OpDef):
+    """The pools' input gradients take an elementwise epilogue (passes/fuse_epilogue): the gradient
+    of the activation below (``ReluGrad(dX, y)``) runs on each finished channel row while it is in
+    cache, instead of as another pass over the layer's largest tensor."""
+    epilogue_view = "channels"
+
+    def epilogue_ok(self, op, in_types, out_type):
+        return out_type.rank >= 3 and isinstance(out_type.shape[1], int)
+
+
+@register_op("MaxPoolGrad", pattern=OUT_EWISE_FUSABLE, domain=DOMAIN, schema=False)
+class MaxPoolGrad(_PoolGrad):
     """MaxPoolGrad(X, dY) -> dX: dY routed to each window's first maximum (MaxPool's attributes)."""
     num_inputs = (2, 2)
     attr_defaults = {**_WINDOW_ATTRS, "storage_order": 0}
@@ -237,16 +247,16 @@ class MaxPoolGrad(OpDef):
     def reference(self, op, x, dy):
         return pool_grad_reference(x, dy, _geometry(op, TensorType(x.dtype, x.shape)), "max")
 
-    def emit(self, k, op):
+    def emit(self, k, op, epilogue=None, n_in=None):
         x_t = k.in_types[0]
-        X, dY = k.inputs
+        X, dY = k.inputs[:2]
         emit_window_backward(k, _geometry(op, x_t), x_t.dtype, "max", X, dY, k.outputs[0],
-                             imul(k.b, k.dim(x_t, 0), k.dim(x_t, 1)))
+                             imul(k.b, k.dim(x_t, 0), k.dim(x_t, 1)), epilogue=epilogue, channels=x_t.shape[1])
         k.b.ret_void()
 
 
-@register_op("AveragePoolGrad", pattern=OPAQUE, domain=DOMAIN, schema=False)
-class AveragePoolGrad(OpDef):
+@register_op("AveragePoolGrad", pattern=OUT_EWISE_FUSABLE, domain=DOMAIN, schema=False)
+class AveragePoolGrad(_PoolGrad):
     """AveragePoolGrad(dY, like) -> dX of like's type (AveragePool's attributes; like is not read)."""
     num_inputs = (2, 2)
     attr_defaults = {**_WINDOW_ATTRS, "count_include_pad": 0}
@@ -260,10 +270,11 @@ class AveragePoolGrad(OpDef):
         return pool_grad_reference(x, dy, _geometry(op, TensorType(x.dtype, x.shape)), "avg",
                                    bool(op.attrs["count_include_pad"]))
 
-    def emit(self, k, op):
+    def emit(self, k, op, epilogue=None, n_in=None):
         x_t = k.in_types[1]
         dY = k.inputs[0]
         emit_window_backward(k, _geometry(op, x_t), x_t.dtype, "avg", None, dY, k.outputs[0],
                              imul(k.b, k.dim(x_t, 0), k.dim(x_t, 1)),
-                             count="padded" if op.attrs["count_include_pad"] else "valid")
+                             count="padded" if op.attrs["count_include_pad"] else "valid", epilogue=epilogue,
+                             channels=x_t.shape[1])
         k.b.ret_void()

@@ -238,7 +238,7 @@ def window_count(b, geo, starts, ranges, border, count):
     return n
 
 
-def emit_window_loop(k, geo, rows, start_row):
+def emit_window_loop(k, geo, rows, start_row, end_row=None):
     """Visit every output position of ``rows`` (an i64) rows of (N*C) sliding windows.
 
     ``start_row(nc)`` runs once at the start of row ``nc`` and returns
@@ -246,7 +246,8 @@ def emit_window_loop(k, geo, rows, start_row):
     axis) with the window's first input position per axis (``starts``, may be negative) and the
     in-bounds window offsets ``[lo, hi)`` per axis (``ranges``). Each output row is split into
     border pieces (window bounds computed per output, ``border`` True) and an interior piece
-    whose window ranges are the constants ``[0, kernel)``, which LLVM unrolls.
+    whose window ranges are the constants ``[0, kernel)``, which LLVM unrolls. ``end_row(nc)``,
+    when given, runs after the row's last output position.
     """
     b = k.b
     last = geo.rank - 1
@@ -276,6 +277,8 @@ def emit_window_loop(k, geo, rows, start_row):
             for lo, hi, border in ((const(0), fa, True), (fa, fb, False), (fb, const(geo.out[last]), True)):
                 with for_range(b, hi, start=lo, name="ob" if border else "oi") as o:
                     visit_output(visit, list(outer) + [o], border)
+        if end_row is not None:
+            end_row(nc)
 
 
 @contextlib.contextmanager
@@ -318,14 +321,15 @@ def emit_window_reduce(k, geo, dtype, init, combine, finish, count=None):
     emit_window_loop(k, geo, imul(b, k.dim(x_t, 0), k.dim(x_t, 1)), start_row)
 
 
-def emit_window_backward(k, geo, dtype, kind, X, dY, dX, rows, count=None):
+def emit_window_backward(k, geo, dtype, kind, X, dY, dX, rows, count=None, epilogue=None, channels=None):
     """The input gradient of a windowed pool, in one pass over the windows (scatter-add).
 
     Per row ``nc`` of ``rows``: ``dX[nc] = 0``; then for every output ``o``, with ``kind="max"``
     ``dX[nc, argmax] += dY[nc, o]`` where argmax is the first in-bounds window element equal to
     the window's maximum of ``X`` (NaNs never win; a window without a number gets no gradient), and
     with ``kind="avg"`` every in-bounds window element gets ``dY[nc, o] / n`` (``count`` as in
-    :func:`emit_window_reduce`).
+    :func:`emit_window_reduce`). A fused ``epilogue`` (e.g. the ReluGrad of the layer below) then
+    runs over the finished row while it is in cache (``channels``: C, the row's channel is nc % C).
     """
     b = k.b
     s = k.scalar(dtype)
@@ -361,7 +365,14 @@ def emit_window_backward(k, geo, dtype, kind, X, dY, dX, rows, count=None):
                 b.store(s.select(hit, 0.0, r), rest)
         return visit
 
-    emit_window_loop(k, geo, rows, start_row)
+    def end_row(nc):
+        base = imul(b, nc, img)
+        ch = b.urem(nc, const(channels)) if epilogue is not None else None
+        with for_range(b, const(img), name="ep") as i:
+            idx = b.add(base, i)
+            k.store(epilogue.inline(k.load(dX, idx, dtype), idx, ch), dX, idx, dtype)
+
+    emit_window_loop(k, geo, rows, start_row, end_row if epilogue is not None else None)
 
 
 def emit_row_reduce(k, dtype, init, combine, finish):

@@ -196,7 +196,9 @@ def test_cnn_training_graph_arena_is_within_15_percent_of_the_peak_live_bound():
         plan = plan_arena(lts, {"N": n})
         check_plan(lts, plan)
         assert plan.size <= 1.15 * plan.peak_live
-        assert plan.size < 0.6 * plan.unshared  # reuse actually happens on a training graph
+        # reuse actually happens on a training graph (since the convolutions run without im2col
+        # workspaces, the buffers are fewer: 51 of 83 MB unshared at N=256, 1.00x the bound)
+        assert plan.size < 0.7 * plan.unshared
 
 
 @pytest.mark.parametrize("batch", [5, 32])

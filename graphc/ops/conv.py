@@ -389,9 +389,14 @@ class ConvGradInput(OpDef):
         geo = window_geometry(op, TensorType(like.dtype, like.shape), w.shape[2:])
         return conv_grad_input_reference(dy, w, like.shape, geo, op.attrs["group"])
 
+    def decompose(self, b, op, ins):
+        """Compiled training graphs run a unit-stride 2-D input gradient as graphc.DirectConv."""
+        from .conv_direct import direct_grad_input
+        return direct_grad_input(b, op, ins)
+
     def workspace(self, op, in_types):
         dy, w, like = in_types
-        return adjoint_workspace(self._geo(op, dy, w, like), w.shape, dy.dtype)
+        return adjoint_workspace(self._geo(op, dy, w, like), w.shape, dy.dtype, op.attrs["group"])
 
     def emit(self, k, op):
         dy_t, w_t, x_t = k.in_types

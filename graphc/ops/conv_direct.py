@@ -14,6 +14,8 @@ codegen/kernels/conv_direct.py. Gradients are not needed: decompose runs after a
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..codegen.kernels.conv_direct import emit_direct_conv, tile_rows
@@ -170,3 +172,36 @@ def direct_conv(b, op, ins):
     attrs["kernel_shape"] = list(b.type(w).shape[2:])
     return [b.op("DirectConv", [x, wk] + [v for v in ins[2:3] if v is not None], domain=DOMAIN,
                  name=f"{op.name}_direct", **attrs)]
+
+
+def direct_grad_input(b, op, ins):
+    """ConvGradInput's decompose rule, or None: for a 2-D group-1 convolution with unit strides and
+    dilations, the input gradient is the full correlation of dY with the kernel rotated by 180
+    degrees, ``DirectConv(Pad(dY, K-1-pads), Transpose(W[:, :, ::-1, ::-1], [2, 3, 0, 1]))`` (no
+    column matrix, no col2im). Taken when the padded output computes at most 1.5x the multiply-adds
+    of the column GEMM (the input is at most 1.5x the output's positions)."""
+    dy, w, like = ins
+    dy_t, w_t, x_t = b.type(dy), b.type(w), b.type(like)
+    if x_t.rank != 4 or op.attrs["group"] != 1 or x_t.dtype not in ("float32", "float64"):
+        return None
+    if not all(isinstance(d, int) for d in tuple(x_t.shape[1:]) + tuple(w_t.shape)):
+        return None
+    geo = window_geometry(op, x_t, w_t.shape[2:])
+    kernel = geo.kernel
+    if any(s != 1 for s in geo.strides) or any(d != 1 for d in geo.dilations) or all(k == 1 for k in kernel):
+        return None
+    if any(p > k - 1 for p, k in zip(geo.pads_begin + geo.pads_end, kernel + kernel)):
+        return None
+    if math.prod(geo.inp) > 1.5 * math.prod(geo.out):
+        return None
+    begin = [k - 1 - p for k, p in zip(kernel, geo.pads_begin)]
+    end = [k - 1 - p for k, p in zip(kernel, geo.pads_end)]
+    if any(begin) or any(end):
+        dy = b.op("Pad", [dy, b.const(np.array([0, 0] + begin + [0, 0] + end, np.int64))], name=f"{op.name}_pad")
+    i64 = np.int64
+    flipped = b.op("Slice", [w, b.const(np.array([-1, -1], i64)), b.const(np.array([-(2 ** 62)] * 2, i64)),
+                             b.const(np.array([2, 3], i64)), b.const(np.array([-1, -1], i64))], name=f"{op.name}_flip")
+    wk = b.op("Transpose", [flipped], perm=[2, 3, 0, 1], name=f"{op.name}_wk")
+    return [b.op("DirectConv", [dy, wk], domain=DOMAIN, name=f"{op.name}_direct", kernel_shape=list(kernel),
+                 strides=[1, 1], dilations=[1, 1], group=1)]
+

@@ -138,7 +138,7 @@ class ConvTranspose(OpDef):
 
     def workspace(self, op, in_types):
         x, w = in_types[0], in_types[1]
-        return adjoint_workspace(transpose_geometry(op, x, w), w.shape, x.dtype)
+        return adjoint_workspace(transpose_geometry(op, x, w), w.shape, x.dtype, op.attrs["group"])
 
     def emit(self, k, op):
         x_t, w_t = k.in_types[0], k.in_types[1]

@@ -223,3 +223,35 @@ def test_full_size_epilogue_input_and_kept_product(monkeypatch):
     conv = next(o for o in g2.ops() if o.op_type == "Conv")
     g2.outputs.append(g2.op_outputs(conv)[0])
     _check(g2, 3)
+
+
+def _grad_input_graph(xs, ws, **attrs):
+    b = GraphBuilder()
+    dy_shape = (xs[0], ws[0]) + tuple((i + sum(attrs.get("pads", [0, 0, 0, 0])[d::2]) - k) // s + 1
+                                      for d, (i, k, s) in enumerate(zip(xs[2:], ws[2:], attrs.get("strides", [1, 1]))))
+    dy, w, like = b.input("dy", "float64", dy_shape), b.param("w", "float64", ws), b.input("x", "float64", xs)
+    b.g.value(w).data = RNG.standard_normal(ws)
+    b.output(b.op("ConvGradInput", [dy, w, like], domain="graphc", name="gi", kernel_shape=list(ws[2:]), **attrs))
+    return b.g, dy_shape
+
+
+@pytest.mark.parametrize("xs,ws,attrs,direct", [
+    ((2, 5, 13, 13), (7, 5, 3, 3), {}, True),
+    ((3, 4, 9, 8), (6, 4, 3, 3), dict(pads=[1, 1, 1, 1]), True),
+    ((1, 3, 10, 9), (4, 3, 5, 3), dict(pads=[2, 0, 1, 1]), True),
+    ((2, 5, 13, 13), (7, 5, 3, 3), dict(strides=[2, 2]), False),
+    ((2, 5, 5, 5), (7, 5, 3, 3), {}, False),  # a 3x3 output: the padded correlation would cost 2.8x
+])
+def test_unit_stride_input_gradient_runs_as_a_direct_conv(xs, ws, attrs, direct):
+    from graphc.ops.conv import conv_grad_input_reference
+    from graphc.ops.conv import window_geometry
+    from graphc.ir import TensorType
+    g, dy_shape = _grad_input_graph(xs, ws, **attrs)
+    after = run(g, INFERENCE)
+    assert (("graphc", "DirectConv") in _kinds(after)) == direct
+    assert (("graphc", "ConvGradInput") in _kinds(after)) != direct
+    dy, x = RNG.standard_normal(dy_shape), np.zeros(xs)
+    op = next(iter(g.ops()))
+    geo = window_geometry(op, TensorType("float64", xs), ws[2:])
+    want = conv_grad_input_reference(dy, g.value("w").data, xs, geo, 1)
+    assert_close(graphc.compile(g).run([dy, x])[0], want, rtol=1e-10)

@@ -98,11 +98,12 @@ def test_grad_kernels_match_references(xs, ws, attrs, dtype):
     rng = np.random.default_rng(1)
     w = rng.standard_normal(ws).astype(dtype)
     gattrs = {**attrs, "kernel_shape": list(ws[2:])}
-    gi = graphc.compile(_grad_op_graph("ConvGradInput", [("dy", np.zeros((2, ws[0]) + geo.out)), ("w", w),
-                                                         ("x", np.zeros(xs))], gattrs, dtype, True))
-    gw = graphc.compile(_grad_op_graph("ConvGradWeight", [("x", np.zeros(xs)), ("dy", np.zeros((2, ws[0]) + geo.out))],
-                                       gattrs, dtype, True))
-    op_i, op_w = next(iter(gi.graph.ops())), next(iter(gw.graph.ops()))
+    g_i = _grad_op_graph("ConvGradInput", [("dy", np.zeros((2, ws[0]) + geo.out)), ("w", w), ("x", np.zeros(xs))],
+                         gattrs, dtype, True)
+    g_w = _grad_op_graph("ConvGradWeight", [("x", np.zeros(xs)), ("dy", np.zeros((2, ws[0]) + geo.out))], gattrs, dtype,
+                         True)
+    gi, gw = graphc.compile(g_i), graphc.compile(g_w)  # (a unit-stride input gradient compiles to a DirectConv)
+    op_i, op_w = next(iter(g_i.ops())), next(iter(g_w.ops()))
     for n in (xs[0], 1, 3):
         x = rng.standard_normal((n,) + xs[1:]).astype(dtype)
         dy = rng.standard_normal((n, ws[0]) + geo.out).astype(dtype)

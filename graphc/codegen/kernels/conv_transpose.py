@@ -3,17 +3,21 @@ ConvTranspose and of Conv's input gradient (graphc.ConvGradInput), which compute
 
 With ``geo`` the *forward convolution's* window (``geo.inp`` the spatial size of the wide tensor
 ``dst``, ``geo.out`` that of the narrow tensor ``src``) and ``w`` laid out (C_src, C_dst / group,
-*kernel), per image and group: ``col = W_g^T src_g`` (``(C_dst/g * prod(kernel), prod(out))``, or
-its transpose when the weight rows are longer than the image, so the GEMM's inner loop is the
-longer one), then ``dst_g = col2im(col)``, then ``dst_g[c] += bias[c]`` when a bias is given. A
-pointwise window (1x1 kernel, stride 1, no pads) multiplies straight into ``dst``.
+*kernel), per chunk of images (``images_per_gemm``, as the forward Conv) and group: the images'
+``src_g`` rows are copied side by side into a workspace, ``col = W_g^T src`` (``(C_dst/g *
+prod(kernel), images * prod(out))``: one GEMM whose columns span the chunk, so a late layer's
+small images still give it hundreds of columns), then each image's columns fold back with col2im
+(rows read contiguously), then ``dst_g[c] += bias[c]`` when a bias is given. A pointwise window
+(1x1 kernel, stride 1, no pads) multiplies straight into ``dst``, image by image. Each column
+element is one GEMM sum over C_src/g whatever the chunk, so results do not depend on the batch
+size.
 """
 from __future__ import annotations
 
 import math
 
 from ..loops import const, for_range, iadd, imul
-from .conv import emit_col2im, opaque
+from .conv import emit_col2im, emit_copy_rows, for_batch_chunks, images_per_gemm, opaque
 from .gemm import gemm_function
 
 
@@ -23,49 +27,65 @@ def pointwise(geo):
                                       zip(geo.kernel, geo.strides, geo.pads_begin, geo.pads_end))
 
 
-def transposed_columns(geo, kdim):
-    """Column layout for the GEMM: the longer of (kdim, P) runs contiguously."""
-    return kdim > math.prod(geo.out)
+def _dims(geo, w_shape, group):
+    """(mg, cg, kdim, p, images per GEMM)."""
+    mg, cg = w_shape[0] // group, w_shape[1]
+    kdim, p = cg * math.prod(geo.kernel), math.prod(geo.out)
+    return mg, cg, kdim, p, images_per_gemm(p, kdim, mg)
 
 
-def adjoint_workspace(geo, w_shape, dtype):
-    """The column workspace :func:`emit_conv_adjoint` needs (none for a pointwise window)."""
+def adjoint_workspace(geo, w_shape, dtype, group=1):
+    """The workspaces :func:`emit_conv_adjoint` needs (none for a pointwise window): the column
+    matrix and the chunk's ``src`` rows side by side."""
     from ...ir import TensorType
     if pointwise(geo):
         return []
-    return [TensorType(dtype, (w_shape[1] * math.prod(geo.kernel) * math.prod(geo.out),))]
+    mg, _, kdim, p, nb = _dims(geo, w_shape, group)
+    return [TensorType(dtype, (kdim * nb * p,)), TensorType(dtype, (mg * nb * p,))]
 
 
 def emit_conv_adjoint(k, src, w, bias, dst, batch, w_shape, geo, group, dtype):
     """``dst`` (N, C_dst, *geo.inp) = conv-adjoint of ``src`` (N, C_src, *geo.out) with ``w``
     (C_src, C_dst / group, *geo.kernel), plus ``bias`` (C_dst,) if not None. ``batch`` is the i64
-    image count; the column workspace is ``k.workspace[0]`` (see :func:`adjoint_workspace`)."""
+    image count; the workspaces are ``k.workspace[:2]`` (see :func:`adjoint_workspace`)."""
     b = k.b
     s = k.scalar(dtype)
-    m, cg = w_shape[0], w_shape[1]
-    mg, p = m // group, math.prod(geo.out)
-    kdim = cg * math.prod(geo.kernel)
+    mg, cg, kdim, p, nb = _dims(geo, w_shape, group)
     img = cg * math.prod(geo.inp)
     gemm = gemm_function(k, dtype)
-    direct = pointwise(geo)
-    trans = not direct and transposed_columns(geo, kdim)
     P, MG, KD = (opaque(b, const(v)) for v in (p, mg, kdim))  # see opaque(): bounds compile time
-    with for_range(b, batch, name="n") as n:
+
+    def add_bias(ng, gi):
+        if bias is not None:
+            _add_bias(k, k.gep(dst, imul(b, ng, img), dtype), k.gep(bias, imul(b, gi, cg), dtype), cg,
+                      math.prod(geo.inp), dtype)
+
+    if pointwise(geo):  # dst_g[c, q] = sum_m W_g[m, c] src_g[m, q], straight into dst
+        with for_range(b, batch, name="n") as n:
+            with for_range(b, group, name="g") as gi:
+                ng = iadd(b, imul(b, n, group), gi)
+                b.call(gemm, [KD, P, MG, k.gep(w, imul(b, gi, mg * kdim), dtype), const(1), KD,
+                              k.gep(src, imul(b, ng, mg * p), dtype), P, const(1), k.gep(dst, imul(b, ng, img), dtype),
+                              P, s.c(1.0), s.c(0.0)])
+                add_bias(ng, gi)
+        b.ret_void()
+        return
+    col, srcb = k.workspace[0], k.workspace[1]
+    with for_batch_chunks(k, batch, nb) as (n0, cnt):
+        cols = imul(b, cnt, P)  # the GEMM's columns: cnt images' positions side by side
         with for_range(b, group, name="g") as gi:
-            ng = iadd(b, imul(b, n, group), gi)
-            srcg = k.gep(src, imul(b, ng, mg * p), dtype)
-            wg = k.gep(w, imul(b, gi, mg * kdim), dtype)
-            dstg = k.gep(dst, imul(b, ng, img), dtype)
-            if trans:  # colT[p, kd] = sum_m src_g[m, p] W_g[m, kd]
-                col = k.workspace[0]
-                b.call(gemm, [P, KD, MG, srcg, const(1), P, wg, KD, const(1), col, KD, s.c(1.0), s.c(0.0)])
-            else:  # col[kd, p] = sum_m W_g[m, kd] src_g[m, p]
-                col = dstg if direct else k.workspace[0]
-                b.call(gemm, [KD, P, MG, wg, const(1), KD, srcg, P, const(1), col, P, s.c(1.0), s.c(0.0)])
-            if not direct:
-                emit_col2im(k, col, dstg, cg, geo, dtype, transposed=trans)
-            if bias is not None:
-                _add_bias(k, dstg, k.gep(bias, imul(b, gi, cg), dtype), cg, math.prod(geo.inp), dtype)
+            with for_range(b, cnt, name="i") as i:  # srcb[m, i*P + q] = src[n0 + i, g, m, q]
+                ng = iadd(b, imul(b, iadd(b, n0, i), group), gi)
+                emit_copy_rows(k, k.gep(src, imul(b, ng, mg * p), dtype), P, k.gep(srcb, imul(b, i, P), dtype), cols,
+                               MG, P, dtype)
+            # col[kd, c] = sum_m W_g[m, kd] srcb[m, c]
+            b.call(gemm, [KD, cols, MG, k.gep(w, imul(b, gi, mg * kdim), dtype), const(1), KD, srcb, cols, const(1),
+                          col, cols, s.c(1.0), s.c(0.0)])
+            with for_range(b, cnt, name="f") as i:
+                ng = iadd(b, imul(b, iadd(b, n0, i), group), gi)
+                emit_col2im(k, k.gep(col, imul(b, i, P), dtype), k.gep(dst, imul(b, ng, img), dtype), cg, geo, dtype,
+                            ld=cols)
+                add_bias(ng, gi)
     b.ret_void()
 
 

@@ -148,6 +148,18 @@ def _recurrent_graph(kind, direction="forward", layout=0, H=3, T=5, I=4, outputs
             shape = ["N", T, D, H] if o == "Y" else ["N", D, H]
             graph_outs.append(oh.make_tensor_value_info(o, F32, shape))
             continue
+        if o == "Y_step2":  # y[:, 2]: a middle step, not a final state (Cropping1D + Reshape)
+            inits.append(onnx.numpy_helper.from_array(np.array(2, np.int64), "two"))
+            nodes += [oh.make_node("Squeeze", ["Y", "ax1"], ["Y_s"]),
+                      oh.make_node("Transpose", ["Y_s"], ["Y_b"], perm=[1, 0, 2]),
+                      oh.make_node("Gather", ["Y_b", "two"], ["y_step2"], axis=1)]
+            graph_outs.append(oh.make_tensor_value_info("y_step2", F32, ["N", H]))
+            continue
+        if o == "Y_h_reshaped":  # Reshape (1, N, H) -> (N, H) instead of a Squeeze
+            inits.append(onnx.numpy_helper.from_array(np.array([-1, H], np.int64), "rows"))
+            nodes.append(oh.make_node("Reshape", ["Y_h", "rows"], ["y_h_reshaped"]))
+            graph_outs.append(oh.make_tensor_value_info("y_h_reshaped", F32, ["N", H]))
+            continue
         if o == "Y" and D == 1:
             nodes += [oh.make_node("Squeeze", ["Y", "ax1"], ["Y_s"]), oh.make_node("Transpose", ["Y_s"], ["y"],
                                                                                    perm=[1, 0, 2])]
@@ -190,6 +202,15 @@ CASES = {
     "rnn_layout1_initial_state": dict(
         kind="RNN", layout=1, outputs=("Y_h",), attrs=dict(activations=["Tanh"]),
         extra={5: ("h0", ["N", 3], [oh.make_node("Unsqueeze", ["h0", "ax1"], ["h0_u"])])}),
+    "gru_bidirectional_initial_state": dict(kind="GRU", direction="bidirectional", outputs=("Y_h",), extra={
+        5: ("h0", ["N", 3], [oh.make_node("Relu", ["h0"], ["h0_r"]),
+                             oh.make_node("Unsqueeze", ["h0", "ax0"], ["h0_u"]),
+                             oh.make_node("Unsqueeze", ["h0_r", "ax0"], ["h0_ru"]),
+                             oh.make_node("Concat", ["h0_u", "h0_ru"], ["h0_c"], axis=0)])}),
+    "lstm_middle_step_and_reshaped_state": dict(kind="LSTM", outputs=("Y_step2", "Y_h_reshaped")),
+    "lstm_zero_peepholes": dict(kind="LSTM", outputs=("Y",), extra={  # zero P is no peephole
+        7: ("p_in", [1], [oh.make_node("Constant", [], ["P"], value=onnx.numpy_helper.from_array(
+            np.zeros((1, 9), np.float32)))])}),
     "gru_hard_sigmoid_softsign": dict(kind="GRU", outputs=("Y",), attrs=dict(
         activations=["HardSigmoid", "Softsign"], activation_alpha=[1 / 6], activation_beta=[0.5])),
 }
@@ -202,6 +223,11 @@ def test_onnx_recurrent_node_forms_convert_like_onnxruntime(case, tmp_path):
     onnx.save(model, str(src))
     rng = np.random.default_rng(0)
     feeds = {"x": rng.standard_normal((3, 5, 4)).astype(np.float32)}
+    for unused in ("p_in",):  # the placeholder input of a constant
+        for i, vi in enumerate(model.graph.input):
+            if vi.name == unused:
+                del model.graph.input[i]
+                onnx.save(model, str(src))
     if "h0" in {i.name for i in model.graph.input}:
         feeds["h0"] = rng.standard_normal((3, 3)).astype(np.float32)
     if CASES[case].get("layout"):  # onnxruntime has no batch-major (layout=1) recurrent kernels
@@ -212,6 +238,8 @@ def test_onnx_recurrent_node_forms_convert_like_onnxruntime(case, tmp_path):
     back = keras.models.load_model(str(tmp_path / "m.h5"))
     kind = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "SimpleRNN"}[CASES[case]["kind"]]
     assert _recurrent_layers(back) == (["Bidirectional"] if "bidirectional" in case else [kind])
+    if "middle_step" in case:
+        assert "Cropping1D" in [type(layer).__name__ for layer in back.layers]
     got = back.predict(list(feeds.values()) if len(feeds) > 1 else feeds["x"], verbose=0)
     _close(got, want, case)
 
@@ -242,6 +270,8 @@ ERRORS = {
     "keras2_hard_sigmoid": (dict(kind="GRU", attrs=dict(activations=["HardSigmoid", "Tanh"])), "'activations'"),
     "sequence_lens": (dict(kind="GRU", extra={4: ("lens", ["N"], [])}), "'sequence_lens'"),
     "reverse_sequence_in_input_order": (dict(kind="GRU", direction="reverse"), "input time order"),
+    "one_state_given_one_zero": (dict(kind="LSTM", extra={5: ("h0", ["N", 3], [
+        oh.make_node("Unsqueeze", ["h0", "ax0"], ["h0_u"])])}, outputs=("Y", "Y_c")), "initial_state"),
     "layout1_reverse_sequence": (dict(kind="RNN", direction="reverse", layout=1), "input time order"),
 }
 
@@ -261,3 +291,28 @@ def test_forms_without_a_keras_layer_name_node_op_and_attribute(case, tmp_path):
         assert msg.startswith(f"cannot convert ONNX node 'the_{case}' ({kwargs['kind']}) to Keras: "), msg
     assert what in msg, msg
     assert not (tmp_path / "m.h5").exists()
+
+
+def test_scaling_by_a_constant_is_rescaling_and_other_quotients_are_named(tmp_path):
+    """x * c and x / 2**k become Rescaling (Bidirectional's merge_mode="ave" divides by 2); x / 3 has no
+    exact Keras layer."""
+    x = oh.make_tensor_value_info("x", F32, ["N", 4])
+    rng = np.random.default_rng(0)
+    feeds = {"x": rng.standard_normal((3, 4)).astype(np.float32)}
+    for divisor, ok in ((4.0, True), (3.0, False)):
+        c = [onnx.numpy_helper.from_array(np.array(divisor, np.float32), "c"),
+             onnx.numpy_helper.from_array(np.array(-1.5, np.float32), "k")]
+        nodes = [oh.make_node("Mul", ["k", "x"], ["m"], name="scale"),
+                 oh.make_node("Div", ["m", "c"], ["y"], name="quot")]
+        graph = oh.make_graph(nodes, "g", [x], [oh.make_tensor_value_info("y", F32, ["N", 4])], c)
+        src = tmp_path / f"d{int(divisor)}.onnx"
+        onnx.save(oh.make_model(graph, opset_imports=[oh.make_opsetid("", 17)]), str(src))
+        if not ok:
+            with pytest.raises(UnsupportedOpError, match=r"'quot' \(Div\).*power of two"):
+                graphc.convert(str(src), str(tmp_path / "d.h5"))
+            continue
+        graphc.convert(str(src), str(tmp_path / "d.h5"))
+        model = keras.models.load_model(str(tmp_path / "d.h5"))
+        assert [type(layer).__name__ for layer in model.layers[1:]] == ["Rescaling", "Rescaling"]
+        want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        _close(model.predict(feeds["x"], verbose=0), want, "x * -1.5 / 4")

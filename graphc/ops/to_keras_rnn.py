@@ -355,6 +355,8 @@ def _squeeze(base):
             axes = [0]
         else:
             axes = _axes(ctx, op, rank)
+            if axes is None:  # every axis of size 1
+                axes = [i for i, d in enumerate(_shape(ctx, src)) if d == 1]
         ref = _state_ref(ctx, src)
         if ref is not None and axes == [0] and len(ref[2]) == 1:
             return _layer(ctx, (ref[0],)).state(ctx, op, ref[1] - 1, ref[2][0])

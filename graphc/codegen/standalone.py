@@ -13,20 +13,23 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 
 from . import threads
-from .kernels.gemm import declare_gemm
+from .kernels.gemm import declare_gemm, declare_gemm_packed_ep, packed_b_shape
 from .llvm import _init, new_target_machine, optimize
 
 
 def jit_gemm(dtype: str, bits: int | None = None, cpu: str | None = None, features: str | None = None,
-             nthreads: int = 1):
+             nthreads: int = 1, prepacked: bool = False):
+    """``prepacked``: the entry for a B in ``packed_b_shape``'s panel layout (call it with ``call_gemm_packed``)."""
     _init()
     tm = new_target_machine(cpu, features)
     mod = ir.Module("gemm")
     mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
-    g = declare_gemm(mod, dtype, bits)
-    entry = ir.Function(mod, g.function_type, "gemm")
+    g = declare_gemm_packed_ep(mod, dtype, bits) if prepacked else declare_gemm(mod, dtype, bits)
+    entry = ir.Function(mod, declare_gemm(mod, dtype, bits).function_type, "gemm")
     b = ir.IRBuilder(entry.append_basic_block())
-    b.call(g, list(entry.args))
+    null = ir.Constant(g.function_type.args[-4], None)
+    b.call(g, list(entry.args) + ([null, null, ir.Constant(ir.IntType(64), 0)] * 1 + [ir.Constant(ir.IntType(64), 0)]
+                                  if prepacked else []))
     b.ret_void()
     m = llvm.parse_assembly(str(mod))
     m.verify()
@@ -56,3 +59,17 @@ def call_gemm(f, A, B, C, alpha=1.0, beta=0.0, ta=False, tb=False):
     rsa, csa = (sa[1], sa[0]) if ta else sa
     rsb, csb = (sb[1], sb[0]) if tb else sb
     f(M, N, K, A.ctypes.data, rsa, csa, B.ctypes.data, rsb, csb, C.ctypes.data, C.strides[0] // it, alpha, beta)
+
+
+def call_gemm_packed(f, A, bp, K, N, C, alpha=1.0, beta=0.0, ta=False):
+    """``C = alpha * op(A) @ B + beta * C`` with B given as prepacked panels ``bp`` (``packed_b_shape``)."""
+    it = C.itemsize
+    M = A.shape[1] if ta else A.shape[0]
+    if (A.shape[0] if ta else A.shape[1]) != K or C.shape != (M, N) or C.strides[1] != it or not bp.flags.c_contiguous:
+        raise ValueError(f"shapes do not chain: op(A) {(M, K)}, B {(K, N)}, C {C.shape}, panels {bp.shape}")
+    if bp.shape[0] * bp.shape[2] < N or bp.shape[1] < K:
+        raise ValueError(f"panels {bp.shape} do not hold a {K} x {N} B")
+    sa = [s // it for s in A.strides]
+    rsa, csa = (sa[1], sa[0]) if ta else sa
+    f(M, N, K, A.ctypes.data, rsa, csa, bp.ctypes.data, bp.shape[2], bp.shape[1], C.ctypes.data, C.strides[0] // it,
+      alpha, beta)

@@ -1,6 +1,6 @@
 """The op registry and every op family (importing this package registers them all)."""
 from . import registry
-from . import elementwise, gemm, shape  # noqa: F401  (registers ops)
+from . import elementwise, gemm, gemm_packed, shape  # noqa: F401  (registers ops)
 from . import conv, conv_transpose, pool, norm  # noqa: F401
 from . import conv_direct  # noqa: F401  (graphc.DirectConv: Conv without im2col, max pool fused)
 from . import reduce  # noqa: F401

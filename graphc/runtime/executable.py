@@ -30,6 +30,14 @@ def _address(a: np.ndarray) -> int:
         return a.ctypes.data
 
 
+def _aligned_empty(shape, dtype) -> np.ndarray:
+    """An uninitialized C-contiguous array whose data starts on an ``_ALIGN``-byte boundary (vector loads)."""
+    n = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+    raw = np.empty(n + _ALIGN, dtype=np.uint8)
+    start = (-raw.ctypes.data) % _ALIGN
+    return raw[start:start + n].view(dtype).reshape(shape)
+
+
 def _fmt_shape(shape):
     return "(" + ", ".join("None" if isinstance(d, str) else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
 
@@ -104,7 +112,7 @@ class Executable:
             if b.kind in ("param", "state", "const"):
                 self._sources[b.name] = self._check_source(b)
             elif b.kind == "cached":  # results of hoisted weight-only ops, kept between calls
-                self._sources[b.name] = np.empty(b.type.shape, dtype=np_dtype(b.type.dtype))
+                self._sources[b.name] = _aligned_empty(b.type.shape, np_dtype(b.type.dtype))
         unbound = [s for s in self.symbols if not any(s in t.shape for t in self.input_types)]
         if unbound:
             raise GraphError(f"symbolic dims {unbound} are not fixed by any graph input")

@@ -91,6 +91,52 @@ def test_output_with_a_leading_dimension(dtype):
     assert np.all(big[:, :20] == 7.0) and np.all(big[:, 65:] == 7.0)
 
 
+# few rows (batch-1 inference, an RNN step): the unpacked register-blocked paths of gemm_small
+FEW = [1, 2, 3]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("ta,tb", [(False, False), (False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("M", FEW)
+@pytest.mark.parametrize("N,K", [(1, 1), (7, 13), (13, 257), (31, 3), (257, 31), (517, 784), (40, 16)])
+def test_few_rows_all_operand_forms(dtype, ta, tb, M, N, K):
+    check(gemm(dtype), dtype, M, N, K, ta, tb, alpha=1.25, beta=0.5)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("tb", [False, True])
+def test_few_rows_beta_zero_never_reads_c_and_k_zero(dtype, tb):
+    f = gemm(dtype)
+    A, B = np.ones((2, 300), dtype), np.ones((70, 300) if tb else (300, 70), dtype)
+    C = np.full((2, 70), np.nan, dtype)
+    call_gemm(f, A, B, C, tb=tb)
+    assert np.all(C == 300)
+    C2 = np.full((1, 70), 3.0, dtype)
+    call_gemm(f, np.ones((1, 0), dtype), np.ones((70, 0) if tb else (0, 70), dtype), C2, beta=0.5, tb=tb)
+    assert np.all(C2 == 1.5)
+
+
+@pytest.mark.parametrize("tb", [False, True])
+def test_few_rows_with_a_leading_dimension(tb):
+    rng = np.random.default_rng(5)
+    A = rng.standard_normal((3, 70)).astype(np.float32)
+    B = rng.standard_normal((45, 70) if tb else (70, 45)).astype(np.float32)
+    big = np.full((3, 100), 7.0, np.float32)
+    call_gemm(gemm("float32"), A, B, big[:, 20:65], tb=tb)
+    np.testing.assert_allclose(big[:, 20:65], A.astype(np.float64) @ (B.T if tb else B), rtol=1e-4, atol=1e-4)
+    assert np.all(big[:, :20] == 7.0) and np.all(big[:, 65:] == 7.0)
+
+
+def test_a_row_does_not_depend_on_the_other_rows():
+    """Each element is one fixed sum over the depth, whatever row group or column block holds it."""
+    rng = np.random.default_rng(6)
+    A, B = rng.standard_normal((3, 300)).astype(np.float32), rng.standard_normal((300, 517)).astype(np.float32)
+    C3, C1 = np.zeros((3, 517), np.float32), np.zeros((1, 517), np.float32)
+    call_gemm(gemm("float32"), A, B, C3)
+    call_gemm(gemm("float32"), A[2:], B, C1)
+    np.testing.assert_array_equal(C3[2], C1[0])
+
+
 # the MNIST MLP benchmark (784-512-10, batch 256): forward, dW = X^T dY, dX = dY W^T, and the head
 BENCH = [(256, 512, 784, False, False), (784, 512, 256, True, False), (256, 784, 512, False, True),
          (256, 10, 512, False, False), (512, 10, 256, True, False), (256, 512, 10, False, True)]
@@ -104,7 +150,8 @@ def test_benchmark_shapes(M, N, K, ta, tb):
 @pytest.mark.skipif(threads.gomp_parallel_address() is None, reason="libgomp is not installed")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("M,N,K,ta,tb", BENCH[:3] + [(257, 31, 257, False, False), (31, 257, 257, True, True),
-                                                      (97, 1000, 33, False, False)])
+                                                      (97, 1000, 33, False, False), (1, 4099, 784, False, False),
+                                                      (3, 2000, 300, False, True)])
 def test_one_and_two_threads_give_identical_results(dtype, M, N, K, ta, tb):
     rng = np.random.default_rng(1)
     A, B = operands(rng, dtype, M, N, K, ta, tb)
@@ -134,7 +181,8 @@ def test_narrower_vector_tiles_on_an_older_cpu(bits, cpu, flag, dtype):
         pytest.skip(f"host lacks {flag}")
     f = gemm(dtype, bits=bits, cpu=cpu, features="")
     for M, N, K, ta, tb in [(257, 31, 13, False, False), (13, 257, 31, True, False), (64, 100, 300, False, True),
-                            (256, 512, 784, False, False)]:
+                            (256, 512, 784, False, False), (1, 517, 31, False, False), (3, 37, 300, False, True),
+                            (2, 13, 7, True, True)]:
         check(f, dtype, M, N, K, ta, tb, alpha=1.25, beta=0.5)
 
 

@@ -17,8 +17,8 @@ scalar operations for full and edge tiles, so every element's value is independe
 its tile lies; the thread split (see :mod:`graphc.codegen.threads`) only changes which thread
 computes a tile, so 1 and N threads give bit-identical results.
 
-Very small products (few rows or a tiny total) skip packing: the direct loop nest is faster
-there and is exactly the same sum order per element.
+Very small products (few rows or a tiny total) skip packing: :mod:`.gemm_small` reads the
+operands in place with register-blocked accumulators (split across threads along N when large).
 
 Epilogues: ``gc_gemm_ep_<dtype>(..., ep, ep_data, row0, col0)`` takes four more arguments. When
 ``ep`` is not null it is called as ``ep(ep_data, c, ldc, i, j, mr, nr)`` on every finished tile
@@ -123,6 +123,36 @@ def declare_gemm_ep(module, dtype: str, bits: int | None = None):
     fn.linkage = "internal"
     _build_public(fn, dtype, bl)
     return fn
+
+
+def packed_gemm_ep_function(k, dtype: str):
+    """The module's GEMM helper for a prepacked B (see ``packed_b_shape``), with the epilogue arguments."""
+    return declare_gemm_packed_ep(k.module, dtype)
+
+
+def declare_gemm_packed_ep(module, dtype: str, bits: int | None = None):
+    """``gc_gemm_packedb_ep_<dtype>``: the GEMM-with-epilogue signature, but B is the panel layout that
+    ``packed_b_shape`` describes, passed with ``rsb = NR`` and ``csb = Kp`` (so that B's address for
+    a column ``j`` that starts a panel is ``B + j * csb``, as the thread split shifts it)."""
+    name = f"gc_gemm_packedb_ep_{dtype}"
+    existing = module.globals.get(name)
+    if existing is not None:
+        return existing
+    bl = blocking(dtype, vector_bits() if bits is None else bits)
+    fn = ir.Function(module, _gemm_ep_type(lltype(dtype)), name)
+    fn.linkage = "internal"
+    _build_public(fn, dtype, bl, prepacked=True)
+    return fn
+
+
+def packed_b_shape(K: int, N: int, dtype: str, bits: int | None = None) -> tuple[int, int, int]:
+    """The layout of a prepacked B (K x N): ``(panels, Kp, NR)`` with ``panels = ceil(N / NR)`` and ``Kp``
+    K rounded up to the micro-kernel's depth unroll; ``[p, k, r]`` holds ``B[k, p * NR + r]``, zero past
+    K and N. These are the micro-panels the blocked path packs on every call, made once: a weight that
+    only changes between calls (inference) is packed by the hoisted prologue, and the blocked path and
+    the few-rows path stream its panels contiguously."""
+    bl = blocking(dtype, vector_bits() if bits is None else bits)
+    return (-(-N // bl.nr), -(-K // bl.ku) * bl.ku, bl.nr)
 
 
 def _gemm_type(ty):
@@ -313,7 +343,8 @@ def _build_micro(fn, ty, bl):
     cur = [list(row) for row in accs]
     vec_align = W * v.size
     for u in range(KU):
-        bvec = [v.load(pb, const(u * NR + j * W), align=vec_align) for j in range(nv)]
+        # B panels are only element-aligned when prepacked into a caller's buffer (GemmPackedB)
+        bvec = [v.load(pb, const(u * NR + j * W)) for j in range(nv)]
         for r in range(MR):
             a = v.splat(b.load(v.at(pa, const(u * MR + r)), typ=ty))
             for j in range(nv):
@@ -354,22 +385,22 @@ def _build_micro(fn, ty, bl):
 
 
 # --- the blocked driver ------------------------------------------------------------------
-def _serial_function(module, dtype, bl):
+def _serial_function(module, dtype, bl, prepacked=False):
     ty = lltype(dtype)
-    return _internal(module, f"gc_gemm_blocked_{dtype}", _gemm_ep_type(ty), lambda f: _build_serial(f, dtype, bl),
-                     "noinline")
+    name = f"gc_gemm_blocked{'_packedb' if prepacked else ''}_{dtype}"
+    return _internal(module, name, _gemm_ep_type(ty), lambda f: _build_serial(f, dtype, bl, prepacked), "noinline")
 
 
-def _build_serial(fn, dtype, bl):
+def _build_serial(fn, dtype, bl, prepacked=False):
     M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta, ep, ep_data, row0, col0 = fn.args
     for p in (A, B, C):
         p.add_attribute("noalias")
     ty = lltype(dtype)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     ap = _alloca(b, ty, bl.mc * bl.kc, "apack")
-    bp = _alloca(b, ty, bl.kc * bl.nc, "bpack")
+    bp = None if prepacked else _alloca(b, ty, bl.kc * bl.nc, "bpack")
     pack_a = _pack_function(b.module, dtype, bl.mr, bl.ku)
-    pack_b = _pack_function(b.module, dtype, bl.nr, bl.ku)
+    pack_b = None if prepacked else _pack_function(b.module, dtype, bl.nr, bl.ku)
     micro = _micro_function(b.module, dtype, bl)
 
     def at(ptr, idx):
@@ -386,13 +417,16 @@ def _build_serial(fn, dtype, bl):
             beta_eff = b.select(b.icmp_signed("==", pc, const(0)), beta, one)
             # the epilogue runs on each tile after its last depth block
             ep_now = b.select(b.icmp_signed(">=", b.add(pc, kc), K), ep, ir.Constant(PTR, None))
-            b.call(pack_b, [at(B, b.add(b.mul(pc, rsb), b.mul(jc, csb))), csb, rsb, nc, kc, kcp, bp])
+            if not prepacked:
+                b.call(pack_b, [at(B, b.add(b.mul(pc, rsb), b.mul(jc, csb))), csb, rsb, nc, kc, kcp, bp])
             with for_range(b, M, step=bl.mc, name="ic") as ic:
                 mc = imin(b, const(bl.mc), b.sub(M, ic))
                 b.call(pack_a, [at(A, b.add(b.mul(ic, rsa), b.mul(pc, csa))), rsa, csa, mc, kc, kcp, ap])
                 with for_range(b, nc, step=bl.nr, name="jr") as jr:
                     nr = imin(b, const(bl.nr), b.sub(nc, jr))
-                    bpanel = at(bp, b.mul(jr, kcp))
+                    # a prepacked B (see ``packed_b_shape``) holds every panel already: rsb = NR, csb = Kp
+                    bpanel = (at(B, b.add(b.mul(b.add(jc, jr), csb), b.mul(pc, rsb))) if prepacked
+                              else at(bp, b.mul(jr, kcp)))
                     cbase = b.add(jc, jr)
                     with for_range(b, mc, step=bl.mr, name="ir") as ir_:
                         mr = imin(b, const(bl.mr), b.sub(mc, ir_))
@@ -404,67 +438,13 @@ def _build_serial(fn, dtype, bl):
     b.ret_void()
 
 
-def _direct_function(module, dtype):
-    """The unpacked loop nests for tiny products and for very few rows (batch-1 inference): B
-    row-major (csb == 1) runs ``C[i, :] += alpha*A[i, k] * B[k, :]`` over k, vectorized over j;
-    otherwise a dot product per element, as in the blocked path."""
-    ty = lltype(dtype)
-    return _internal(module, f"gc_gemm_direct_{dtype}", _gemm_ep_type(ty), lambda f: _build_direct(f, ty),
-                     "noinline", "optsize")
-
-
-def _build_direct(fn, ty):
-    M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta, ep, ep_data, row0, col0 = fn.args
-    for p in (A, B, C):
-        p.add_attribute("noalias")
-    b = ir.IRBuilder(fn.append_basic_block("entry"))
-    zero = ir.Constant(ty, 0.0)
-    fma = _scalar_fma(b.module, ty)
-
-    def at(ptr, idx):
-        return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
-
-    acc = _alloca(b, ty, 1, "acc")
-    beta_zero = b.fcmp_ordered("==", beta, zero)
-    with b.if_else(b.icmp_signed("==", csb, const(1))) as (rows, dots):
-        with rows:
-            with for_range(b, M, name="i") as i:
-                arow = b.mul(i, rsa)
-                crow = at(C, b.mul(i, ldc))
-                with for_range(b, N, name="j0") as j:
-                    pc = at(crow, j)
-                    b.store(b.select(beta_zero, zero, b.fmul(beta, b.load(pc, typ=ty))), pc)
-                with for_range(b, K, name="k") as kk:
-                    a = b.fmul(alpha, b.load(at(A, b.add(arow, b.mul(kk, csa))), typ=ty))
-                    brow = at(B, b.mul(kk, rsb))
-                    with for_range(b, N, name="j") as j:
-                        pc = at(crow, j)
-                        b.store(b.call(fma, [a, b.load(at(brow, j), typ=ty), b.load(pc, typ=ty)]), pc)
-        with dots:
-            with for_range(b, M, name="i") as i:
-                arow = b.mul(i, rsa)
-                crow = b.mul(i, ldc)
-                with for_range(b, N, name="j") as j:
-                    bcol = b.mul(j, csb)
-                    b.store(zero, acc)
-                    with for_range(b, K, name="k") as kk:
-                        x = b.load(at(A, b.add(arow, b.mul(kk, csa))), typ=ty)
-                        y = b.load(at(B, b.add(bcol, b.mul(kk, rsb))), typ=ty)
-                        b.store(b.call(fma, [x, y, b.load(acc, typ=ty)]), acc)
-                    pc = at(C, b.add(crow, j))
-                    old = b.select(beta_zero, zero, b.fmul(beta, b.load(pc, typ=ty)))
-                    b.store(b.fadd(b.fmul(alpha, b.load(acc, typ=ty)), old), pc)
-    call_epilogue(b, ep, [ep_data, C, ldc, row0, col0, M, N])
-    b.ret_void()
-
-
 def _scalar_fma(module, ty):
     name = f"llvm.fma.{'f32' if isinstance(ty, ir.FloatType) else 'f64'}"
     return module.globals.get(name) or ir.Function(module, ir.FunctionType(ty, [ty] * 3), name)
 
 
 # --- the public entry: size dispatch and the thread split -----------------------------------
-def _build_public(fn, dtype, bl):
+def _build_public(fn, dtype, bl, prepacked=False):
     M, N, K, A, rsa, csa, B, rsb, csb, C, ldc, alpha, beta = fn.args[:13]
     for p in (A, B, C):
         p.add_attribute("noalias")
@@ -481,12 +461,22 @@ def _build_public(fn, dtype, bl):
     args = list(fn.args)
     macs = b.mul(b.mul(M, N), K)
     # (K <= 0 is tiny too: the direct path then computes C = beta * C)
-    few_rows = b.and_(b.icmp_signed("<", M, const(FEW_ROWS)), b.icmp_signed("==", csb, const(1)))
+    # B's rows contiguous, or B's columns and A's rows contiguous: the unpacked loops stream them
+    streams = b.or_(b.icmp_signed("==", csb, const(1)),
+                    b.and_(b.icmp_signed("==", rsb, const(1)), b.icmp_signed("==", csa, const(1))))
+    few_rows = b.icmp_signed("<", M, const(FEW_ROWS))
+    if prepacked:  # one vector of columns: the direct path's 8-row groups fill the vectors the tiles would pad
+        few_rows = b.or_(few_rows, b.icmp_signed("<=", N, const(bl.w)))
+    else:
+        few_rows = b.and_(few_rows, streams)
     tiny = b.or_(b.icmp_signed("<", macs, const(SMALL_MACS)), few_rows)
     with b.if_then(tiny):
-        b.call(_direct_function(module, dtype), args)
+        from .gemm_small import direct_function  # it builds on this module's helpers
+        direct = direct_function(module, dtype, bl, prepacked)
+        threads.emit_parallel_split(b, direct, args, 1, bl.nr, PARALLEL_MACS)
+        b.call(direct, args)
         b.ret_void()
-    serial = _serial_function(module, dtype, bl)
+    serial = _serial_function(module, dtype, bl, prepacked)
     threads.emit_parallel_split(b, serial, args, bl.mr, bl.nr, PARALLEL_MACS)
     b.call(serial, args)
     b.ret_void()

@@ -105,6 +105,8 @@ class Executable:
         # in validate(), so a bad index is a clear error instead of a zero row from the Gather kernel
         self.input_ranges = {n: tuple(graph.value(n).meta["index_range"]) for n in graph.inputs
                              if graph.value(n).meta.get("index_range") is not None}
+        self._plain_inputs = not self.input_ranges  # validate() may remember signatures that passed
+        self._seen = {}  # ((shape, dtype, C-contiguous) per input) -> symbolic dim values
         self.output_names = list(graph.outputs)
         self._slots = {b.name: i for i, b in enumerate(self.plan)}
         self._sources = {}  # name -> array held in the table (params, states, consts)
@@ -151,7 +153,27 @@ class Executable:
 
     # --- input validation ---------------------------------------------------------------
     def validate(self, inputs) -> tuple[list[np.ndarray], tuple]:
-        """Check and convert inputs; returns (contiguous arrays, symbolic dim values)."""
+        """Check and convert inputs; returns (contiguous arrays, symbolic dim values).
+
+        Arrays that passed unchanged (right dtype, C-contiguous) are remembered by their shapes and
+        dtypes, so the next call with the same signature skips the per-axis checks (a one-sample
+        predict is mostly this overhead); inputs with a declared index range are always checked."""
+        if type(inputs) is list and self._plain_inputs and len(inputs) == len(self.input_names):
+            try:
+                key = tuple((x.shape, x.dtype, x.flags.c_contiguous) for x in inputs)
+            except AttributeError:  # not arrays: the full path converts them
+                key = None
+            dims = self._seen.get(key)
+            if dims is not None:
+                return inputs, dims
+        else:
+            key = None
+        arrays, dims = self._validate(inputs)
+        if key is not None and all(a is x for a, x in zip(arrays, inputs)) and len(self._seen) < 64:
+            self._seen[key] = dims
+        return arrays, dims
+
+    def _validate(self, inputs):
         if isinstance(inputs, dict):
             missing = [n for n in self.input_names if n not in inputs]
             extra = [n for n in inputs if n not in self.input_names]

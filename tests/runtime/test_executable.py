@@ -82,3 +82,33 @@ def test_an_output_listed_twice_is_returned_twice():
     np.testing.assert_array_equal(out[0], [[0, 2]])
     np.testing.assert_array_equal(out[1], [[0, 2]])
     assert out[0] is not out[1]
+
+
+def test_remembered_input_signatures_never_skip_a_check():
+    """validate() remembers (shape, dtype, contiguity) signatures that passed unchanged; every other
+    call still gets the full checks and conversions."""
+    exe = graphc.compile(_mlp())
+    w = exe.graph.value("w").data
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    for _ in range(2):  # the second call takes the remembered path
+        np.testing.assert_allclose(exe.run([x])[0], np.maximum(x @ w, 0), rtol=1e-6, atol=1e-6)
+    assert len(exe._seen) == 1
+    with pytest.raises(ShapeError, match="axis 1"):
+        exe.run([np.zeros((3, 5), np.float32)])
+    wide = np.asfortranarray(np.tile(x, (1, 1)))  # same shape and dtype, not C-contiguous: converted
+    np.testing.assert_allclose(exe.run([wide])[0], np.maximum(x @ w, 0), rtol=1e-6, atol=1e-6)
+    as64 = x.astype(np.float64)  # castable dtype: converted, never remembered
+    np.testing.assert_allclose(exe.run([as64])[0], np.maximum(x @ w, 0), rtol=1e-6, atol=1e-6)
+    assert len(exe._seen) == 1
+    with pytest.raises(ShapeError, match="expected 1 input"):
+        exe.run([x, x])
+
+
+def test_index_range_inputs_are_checked_on_every_call():
+    from graphc import keras
+    m = keras.Sequential([keras.Input((3,), dtype="int64"), keras.layers.Embedding(10, 2)])
+    ids = np.array([[1, 2, 3]], np.int64)
+    m.predict_on_batch(ids)
+    m.predict_on_batch(ids)
+    with pytest.raises(ValueError, match="10"):
+        m.predict_on_batch(np.array([[1, 2, 10]], np.int64))

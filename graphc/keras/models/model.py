@@ -125,7 +125,10 @@ class Model(Trainer, Layer):
 
     def _standardize_inputs(self, x):
         """A list of arrays in the order of ``model.inputs`` (x may be an array, list or dict)."""
-        names = [t.name for t in self.inputs] if hasattr(self, "inputs") else []
+        inputs = self.inputs if hasattr(self, "inputs") else []
+        if type(x) is np.ndarray and len(inputs) == 1:  # the common case, without the list work below
+            return [x]
+        names = [t.name for t in inputs]
         if isinstance(x, dict):
             missing = [n for n in names if n not in x]
             if missing:

@@ -8,7 +8,7 @@ from . import grad  # noqa: F401  (graphc-domain backward helper ops)
 from . import fused  # noqa: F401  (loop fusion)
 from . import epilogue  # noqa: F401  (GEMM epilogue fusion)
 from . import multi_fused  # noqa: F401  (multi-tensor optimizer update)
-from . import loss  # noqa: F401
+from . import loss, loss_probs  # noqa: F401
 from . import random  # noqa: F401
 from . import conv_lstm  # noqa: F401  (graphc.ConvLSTM and its backward op)
 from . import rnn  # noqa: F401  (RNN, GRU, LSTM and their graphc variants and gradients)

@@ -264,6 +264,22 @@ def _ce_axis_last(xs, axis):
     return [transpose(x, perm) for x in xs]
 
 
+def _softmax_prob_ce(target, output, axis):
+    """Keras's cross-entropy of probabilities as one graphc.SoftmaxProbCrossEntropy on the logits when the
+    traced ``output`` is a Softmax over the class axis (the loss of a ``Dense(..., activation="softmax")``
+    classifier), with the same formula (see graphc/ops/loss_probs.py); None otherwise."""
+    from ...ops.loss_probs import softmax_logits
+    from ..engine.trace import SymbolicValue
+    if not isinstance(output, SymbolicValue) or not isinstance(target, SymbolicValue) or output.ndim == 0:
+        return None
+    if target.dtype != output.dtype or tuple(target.ir_shape) != tuple(output.ir_shape):
+        return None
+    logits = softmax_logits(output.tracer.b.g, output.name, axis)
+    if logits is None:
+        return None
+    return emit("SoftmaxProbCrossEntropy", [output.tracer.value(logits), target], domain="graphc", eps=_eps())
+
+
 def _eps():
     from .. import config
     return float(config.epsilon())
@@ -319,6 +335,9 @@ def categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if from_logits:
         output, target = _ce_axis_last([output, target], axis)
         return emit("SoftmaxCrossEntropy", [output, target], domain="graphc")
+    fused = _softmax_prob_ce(target, output, axis)
+    if fused is not None:
+        return fused
     eps = _eps()
     output = divide(output, _sum(output, axis=axis, keepdims=True))
     output = clip(output, eps, 1.0 - eps)
@@ -341,8 +360,11 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
     if from_logits:
         (output,) = _ce_axis_last([output], axis)
         return emit("SparseSoftmaxCrossEntropy", [output, target], domain="graphc")
+    onehot = one_hot(target, output.shape[axis], axis=axis, dtype=output.dtype)
+    fused = _softmax_prob_ce(onehot, output, axis)
+    if fused is not None:
+        return fused
     eps = _eps()
     output = divide(output, _sum(output, axis=axis, keepdims=True))
     output = clip(output, eps, 1.0 - eps)
-    onehot = one_hot(target, output.shape[axis], axis=axis, dtype=output.dtype)
     return negative(_sum(multiply(onehot, log(output)), axis=axis))

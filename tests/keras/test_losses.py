@@ -161,9 +161,13 @@ def test_from_logits_uses_fused_ops_and_probabilities_keep_keras_numerics():
         lambda a, b: losses.sparse_categorical_crossentropy(a, b, from_logits=True), labels, x)
     assert ("graphc", "SigmoidBinaryCrossEntropy") in op_types(
         lambda a, b: losses.binary_crossentropy(a, b, from_logits=True), x, x)
-    # from_logits=False on a Softmax output: clip + log on the probabilities, as Keras (JAX) computes
+    # from_logits=False on a Softmax output: Keras's (JAX) clip + log on the probabilities, fused into one op on
+    # the logits (graphc.SoftmaxProbCrossEntropy, never the log-softmax form whose numbers differ when clipped)
     types = op_types(lambda a, b: losses.categorical_crossentropy(a, keras.ops.softmax(b)), x, x)
-    assert ("", "Clip") in types and ("", "Log") in types and ("graphc", "SoftmaxCrossEntropy") not in types
+    assert ("graphc", "SoftmaxProbCrossEntropy") in types and ("graphc", "SoftmaxCrossEntropy") not in types
+    # on probabilities from anywhere else: clip + log op by op
+    types = op_types(lambda a, b: losses.categorical_crossentropy(a, keras.ops.sigmoid(b)), x, x)
+    assert ("", "Clip") in types and ("", "Log") in types and ("graphc", "SoftmaxProbCrossEntropy") not in types
     saturated = np.array([[50.0, -50.0, 0.0]], np.float32)
     got = evaluate(lambda a, b: losses.categorical_crossentropy(a, keras.ops.softmax(b)),
                    np.array([[0.0, 1.0, 0.0]], np.float32), saturated)

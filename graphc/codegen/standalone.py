@@ -13,7 +13,7 @@ import llvmlite.binding as llvm
 from llvmlite import ir
 
 from . import threads
-from .kernels.gemm import declare_gemm, declare_gemm_packed_ep, packed_b_shape
+from .kernels.gemm import declare_gemm, declare_gemm_ep
 from .llvm import _init, new_target_machine, optimize
 
 
@@ -24,12 +24,11 @@ def jit_gemm(dtype: str, bits: int | None = None, cpu: str | None = None, featur
     tm = new_target_machine(cpu, features)
     mod = ir.Module("gemm")
     mod.triple, mod.data_layout = tm.triple, str(tm.target_data)
-    g = declare_gemm_packed_ep(mod, dtype, bits) if prepacked else declare_gemm(mod, dtype, bits)
+    g = declare_gemm_ep(mod, dtype, bits, prepacked=True) if prepacked else declare_gemm(mod, dtype, bits)
     entry = ir.Function(mod, declare_gemm(mod, dtype, bits).function_type, "gemm")
     b = ir.IRBuilder(entry.append_basic_block())
-    null = ir.Constant(g.function_type.args[-4], None)
-    b.call(g, list(entry.args) + ([null, null, ir.Constant(ir.IntType(64), 0)] * 1 + [ir.Constant(ir.IntType(64), 0)]
-                                  if prepacked else []))
+    no_epilogue = [ir.Constant(t, None if isinstance(t, ir.PointerType) else 0) for t in g.function_type.args[13:]]
+    b.call(g, list(entry.args) + (no_epilogue if prepacked else []))
     b.ret_void()
     m = llvm.parse_assembly(str(mod))
     m.verify()

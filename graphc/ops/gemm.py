@@ -16,6 +16,27 @@ def _dims_match(a, b):
     return a == b or isinstance(a, str) != isinstance(b, str)
 
 
+def gemm_reference(op, a, b, c=None):
+    """numpy: ``alpha * a @ b + beta * c`` (a and b already transposed as the op says)."""
+    y = op.attrs["alpha"] * (a @ b)
+    if c is not None:
+        y = y + op.attrs["beta"] * c
+    return y.astype(a.dtype)
+
+
+def prefill_c(k, op, M, N):
+    """Gemm's ``beta * C`` (input 2, broadcast to the M x N output) written into the output, which the GEMM
+    then accumulates into; returns the beta the GEMM call takes (1)."""
+    b, y_t = k.b, k.out_types[0]
+    c_t, dtype = k.in_types[2], y_t.dtype
+    s = k.scalar(dtype)
+    st = strides(k, c_t, 2, broadcast_flags([c_t], y_t)[0])
+    with loop_nest(b, [M, N], name="c") as (i, j):
+        cv = k.load(k.inputs[2], dot(b, [i, j], st), dtype)
+        k.store(s.mul(cv, op.attrs["beta"]), k.outputs[0], b.add(b.mul(i, N), j), dtype)
+    return 1.0
+
+
 @register_op("Gemm", pattern=OUT_EWISE_FUSABLE)
 class Gemm(OpDef):
     """Y = alpha * A' @ B' + beta * C, A' = A^T if transA, B' = B^T if transB; C broadcasts."""
@@ -54,12 +75,7 @@ class Gemm(OpDef):
         return [a, w] + ([c] if c is not None else []), attrs
 
     def reference(self, op, a, b, c=None):
-        a = a.T if op.attrs["transA"] else a
-        b = b.T if op.attrs["transB"] else b
-        y = op.attrs["alpha"] * (a @ b)
-        if c is not None:
-            y = y + op.attrs["beta"] * c
-        return y.astype(a.dtype)
+        return gemm_reference(op, a.T if op.attrs["transA"] else a, b.T if op.attrs["transB"] else b, c)
 
     def epilogue_ok(self, op, in_types, out_type):
         """Whether an elementwise epilogue can run on this op's GEMM tiles (always: one 2-D product)."""
@@ -79,14 +95,7 @@ class Gemm(OpDef):
         lda, ldb = k.dim(a_t, 1), k.dim(b_t, 1)
         rsa, csa = (const(1), lda) if op.attrs["transA"] else (lda, const(1))
         rsb, csb = (const(1), ldb) if op.attrs["transB"] else (ldb, const(1))
-        beta = 0.0
-        if n_in > 2:  # Y = beta * C broadcast, then accumulate
-            c_t = k.in_types[2]
-            st = strides(k, c_t, 2, broadcast_flags([c_t], y_t)[0])
-            with loop_nest(b, [M, N], name="c") as (i, j):
-                cv = k.load(k.inputs[2], dot(b, [i, j], st), dtype)
-                k.store(s.mul(cv, op.attrs["beta"]), Y, b.add(b.mul(i, N), j), dtype)
-            beta = 1.0
+        beta = prefill_c(k, op, M, N) if n_in > 2 else 0.0
         args = [M, N, K, A, rsa, csa, B, rsb, csb, Y, N, s.c(op.attrs["alpha"]), s.c(beta)]
         if epilogue is None:
             b.call(gemm_function(k, dtype), args)

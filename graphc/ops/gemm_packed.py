@@ -15,12 +15,11 @@ import numpy as np
 from llvmlite import ir
 
 from ..codegen.kernel import PTR
-from ..codegen.kernels.elementwise import broadcast_flags, strides
 from ..codegen.kernels.gemm import packed_b_shape, packed_gemm_ep_function
 from ..codegen.loops import const, dot, imin, loop_nest
 from ..errors import CompileError, ShapeError
 from ..ir import TensorType
-from .gemm import Gemm, MatMul
+from .gemm import Gemm, MatMul, gemm_reference, prefill_c
 from .registry import OPAQUE, OUT_EWISE_FUSABLE, OpDef, register_op
 
 DOMAIN = "graphc"
@@ -106,12 +105,7 @@ class GemmPackedB(OpDef):
         return [TensorType(a.dtype, tuple(lead) + (N,))]
 
     def reference(self, op, a, bp, c=None):
-        bmat = unpack_reference(bp, op.attrs["k"], op.attrs["n"])
-        a2 = a.T if op.attrs["transA"] else a
-        y = op.attrs["alpha"] * (a2 @ bmat)
-        if c is not None:
-            y = y + op.attrs["beta"] * c
-        return y.astype(a.dtype)
+        return gemm_reference(op, a.T if op.attrs["transA"] else a, unpack_reference(bp, op.attrs["k"], op.attrs["n"]), c)
 
     def epilogue_ok(self, op, in_types, out_type):
         return True
@@ -133,14 +127,7 @@ class GemmPackedB(OpDef):
         else:
             M, rsa, csa = k.numel(a_t, 0, a_t.rank - 1), K, const(1)
         Y = k.outputs[0]
-        beta = 0.0
-        if n_in > 2:  # Y = beta * C broadcast, then accumulate (C only comes with a 2-D output)
-            c_t = k.in_types[2]
-            st = strides(k, c_t, 2, broadcast_flags([c_t], y_t)[0])
-            with loop_nest(b, [M, N], name="c") as (i, j):
-                cv = k.load(k.inputs[2], dot(b, [i, j], st), dtype)
-                k.store(s.mul(cv, op.attrs["beta"]), Y, b.add(b.mul(i, N), j), dtype)
-            beta = 1.0
+        beta = prefill_c(k, op, M, N) if n_in > 2 else 0.0  # C only comes with a 2-D output
         args = [M, N, K, k.inputs[0], rsa, csa, k.inputs[1], const(NR), const(KP), Y, N,
                 s.c(op.attrs["alpha"]), s.c(beta)]
         ep = list(epilogue.args()) if epilogue is not None else [ir.Constant(PTR, None)] * 2

@@ -129,6 +129,23 @@ def _sparse_index(k, s, L, r, lab_dtype, C):
     return b.fptosi(ls.select(valid, lab, 0.0), I64), valid
 
 
+def dense_loss_infer(op, in_types):
+    """(logits, labels of the same type) -> the per-row loss type."""
+    x, t = in_types
+    _need_logits(op, x)
+    _need_same(op, x, t, "labels")
+    return [TensorType(x.dtype, x.shape[:-1])]
+
+
+def dense_grad_infer(op, in_types):
+    """(logits, labels, d loss) -> the logits' type."""
+    x, t, dy = in_types
+    _need_logits(op, x)
+    _need_same(op, x, t, "labels")
+    _need_same(op, TensorType(x.dtype, x.shape[:-1]), dy, "dloss")
+    return [x]
+
+
 class _RowOp(OpDef):
     """Ops over rows of the last axis of input 0 (the logits)."""
     pattern = REDUCE
@@ -146,10 +163,7 @@ class SoftmaxCrossEntropy(_RowOp):
     """SoftmaxCrossEntropy(logits, labels) -> loss: -sum(labels * log_softmax(logits)) over the last axis."""
 
     def infer(self, op, in_types, g):
-        x, t = in_types
-        _need_logits(op, x)
-        _need_same(op, x, t, "labels")
-        return [TensorType(x.dtype, x.shape[:-1])]
+        return dense_loss_infer(op, in_types)
 
     def reference(self, op, x, t):
         return softmax_cross_entropy(x, t)
@@ -185,17 +199,17 @@ class SoftmaxCrossEntropy(_RowOp):
         return [dx, dt]
 
 
-@register_op("SoftmaxCrossEntropyGrad", pattern=OPAQUE, domain=DOMAIN, schema=False)
-class SoftmaxCrossEntropyGrad(_RowOp):
-    """SoftmaxCrossEntropyGrad(logits, labels, dloss) -> (softmax(logits) * sum(labels) - labels) * dloss."""
+class DenseLabelsGrad(_RowOp):
+    """The gradient op of a loss over (logits, dense labels): (logits, labels, d loss) -> d logits."""
     num_inputs = (3, 3)
 
     def infer(self, op, in_types, g):
-        x, t, dy = in_types
-        _need_logits(op, x)
-        _need_same(op, x, t, "labels")
-        _need_same(op, TensorType(x.dtype, x.shape[:-1]), dy, "dloss")
-        return [x]
+        return dense_grad_infer(op, in_types)
+
+
+@register_op("SoftmaxCrossEntropyGrad", pattern=OPAQUE, domain=DOMAIN, schema=False)
+class SoftmaxCrossEntropyGrad(DenseLabelsGrad):
+    """SoftmaxCrossEntropyGrad(logits, labels, dloss) -> (softmax(logits) * sum(labels) - labels) * dloss."""
 
     def reference(self, op, x, t, dy):
         return ((_softmax(x) * t.sum(axis=-1, keepdims=True) - t) * dy[..., None]).astype(x.dtype)

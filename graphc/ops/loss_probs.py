@@ -20,8 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..codegen.loops import for_range, iadd, imul
-from ..ir import TensorType
-from .loss import DOMAIN, _need_logits, _need_same, _row_lse, _RowOp
+from .loss import DOMAIN, DenseLabelsGrad, _row_lse, _RowOp, dense_loss_infer
 from .reduce import var
 from .registry import OPAQUE, REDUCE, register_op
 
@@ -75,10 +74,7 @@ class SoftmaxProbCrossEntropy(_ProbRows):
     over the last axis (Keras's categorical cross-entropy of softmax probabilities)."""
 
     def infer(self, op, in_types, g):
-        x, t = in_types
-        _need_logits(op, x)
-        _need_same(op, x, t, "labels")
-        return [TensorType(x.dtype, x.shape[:-1])]
+        return dense_loss_infer(op, in_types)
 
     def reference(self, op, x, t):
         _, _, c = _np_probs(x, op.attrs["eps"])
@@ -119,16 +115,8 @@ class SoftmaxProbCrossEntropy(_ProbRows):
 
 
 @register_op("SoftmaxProbCrossEntropyGrad", pattern=OPAQUE, domain=DOMAIN, schema=False)
-class SoftmaxProbCrossEntropyGrad(_ProbRows):
+class SoftmaxProbCrossEntropyGrad(_ProbRows, DenseLabelsGrad):
     """SoftmaxProbCrossEntropyGrad(z, t, dloss) -> d SoftmaxProbCrossEntropy / dz * dloss (see the module)."""
-    num_inputs = (3, 3)
-
-    def infer(self, op, in_types, g):
-        x, t, dy = in_types
-        _need_logits(op, x)
-        _need_same(op, x, t, "labels")
-        _need_same(op, TensorType(x.dtype, x.shape[:-1]), dy, "dloss")
-        return [x]
 
     def reference(self, op, x, t, dy):
         eps = op.attrs["eps"]

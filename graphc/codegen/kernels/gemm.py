@@ -113,36 +113,25 @@ def gemm_ep_function(k, dtype: str):
     return declare_gemm_ep(k.module, dtype)
 
 
-def declare_gemm_ep(module, dtype: str, bits: int | None = None):
-    name = f"gc_gemm_ep_{dtype}"
+def declare_gemm_ep(module, dtype: str, bits: int | None = None, prepacked: bool = False):
+    """``gc_gemm_ep_<dtype>``, or with ``prepacked`` ``gc_gemm_packedb_ep_<dtype>``: the GEMM-with-epilogue
+    signature, but B is the panel layout that ``packed_b_shape`` describes, passed with ``rsb = NR`` and
+    ``csb = Kp`` (so that B's address for a column ``j`` that starts a panel is ``B + j * csb``, as the
+    thread split shifts it)."""
+    name = f"gc_gemm_{'packedb_' if prepacked else ''}ep_{dtype}"
     existing = module.globals.get(name)
     if existing is not None:
         return existing
     bl = blocking(dtype, vector_bits() if bits is None else bits)
     fn = ir.Function(module, _gemm_ep_type(lltype(dtype)), name)
     fn.linkage = "internal"
-    _build_public(fn, dtype, bl)
+    _build_public(fn, dtype, bl, prepacked)
     return fn
 
 
 def packed_gemm_ep_function(k, dtype: str):
     """The module's GEMM helper for a prepacked B (see ``packed_b_shape``), with the epilogue arguments."""
-    return declare_gemm_packed_ep(k.module, dtype)
-
-
-def declare_gemm_packed_ep(module, dtype: str, bits: int | None = None):
-    """``gc_gemm_packedb_ep_<dtype>``: the GEMM-with-epilogue signature, but B is the panel layout that
-    ``packed_b_shape`` describes, passed with ``rsb = NR`` and ``csb = Kp`` (so that B's address for
-    a column ``j`` that starts a panel is ``B + j * csb``, as the thread split shifts it)."""
-    name = f"gc_gemm_packedb_ep_{dtype}"
-    existing = module.globals.get(name)
-    if existing is not None:
-        return existing
-    bl = blocking(dtype, vector_bits() if bits is None else bits)
-    fn = ir.Function(module, _gemm_ep_type(lltype(dtype)), name)
-    fn.linkage = "internal"
-    _build_public(fn, dtype, bl, prepacked=True)
-    return fn
+    return declare_gemm_ep(k.module, dtype, prepacked=True)
 
 
 def packed_b_shape(K: int, N: int, dtype: str, bits: int | None = None) -> tuple[int, int, int]:

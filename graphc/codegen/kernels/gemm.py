@@ -454,9 +454,7 @@ def _build_public(fn, dtype, bl, prepacked=False):
     streams = b.or_(b.icmp_signed("==", csb, const(1)),
                     b.and_(b.icmp_signed("==", rsb, const(1)), b.icmp_signed("==", csa, const(1))))
     few_rows = b.icmp_signed("<", M, const(FEW_ROWS))
-    if prepacked:  # one vector of columns: the direct path's 8-row groups fill the vectors the tiles would pad
-        few_rows = b.or_(few_rows, b.icmp_signed("<=", N, const(bl.w)))
-    else:
+    if not prepacked:
         few_rows = b.and_(few_rows, streams)
     tiny = b.or_(b.icmp_signed("<", macs, const(SMALL_MACS)), few_rows)
     with b.if_then(tiny):

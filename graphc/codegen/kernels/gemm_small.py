@@ -28,9 +28,8 @@ from ..loops import I32, const, for_range, imin
 from ..scalar import lltype
 from .gemm import _V, _alloca, _gemm_ep_type, _internal, _scalar_fma, call_epilogue
 
-# rows of A per register block: broadcasts of A times B vectors (8 x 1 vector still has 8 independent
-# FMA chains for a narrow B); dot products of rows and columns
-ROWS, DOT_ROWS = 8, 4
+# rows of A per register block (broadcasts of A times B vectors); the dot products run one row at a time
+ROWS, DOT_ROWS = 4, 1
 # B rows read ahead of the depth loop by software prefetch
 PREFETCH_ROWS = 8
 
@@ -40,7 +39,8 @@ def direct_function(module, dtype, bl, prepacked=False):
     ``prepacked``: B is in the panel layout of :func:`.gemm.packed_b_shape` (``rsb = NR``, ``csb = Kp``)."""
     ty = lltype(dtype)
     name = f"gc_gemm_direct{'_packedb' if prepacked else ''}_{dtype}"
-    return _internal(module, name, _gemm_ep_type(ty), lambda f: _build(f, ty, bl, prepacked))
+    # optsize: every loop body is explicit vector code already; LLVM's unrolling only adds compile time
+    return _internal(module, name, _gemm_ep_type(ty), lambda f: _build(f, ty, bl, prepacked), "optsize")
 
 
 def _acc_budget(bl):
@@ -81,12 +81,19 @@ def _loop(b, n, step, accs, body, name):
 
 
 def _row_groups(b, M, emit, rows):
-    """Rows of A in groups of ``rows`` (the last group smaller): ``emit(i0, r)`` with a constant ``r``."""
-    with for_range(b, M, step=rows, name="ig") as i0:
-        left = imin(b, const(rows), b.sub(M, i0))
-        for r in range(rows, 0, -1):
-            with b.if_then(b.icmp_signed("==", left, const(r))):
-                emit(i0, r)
+    """One row of A (M == 1: ``emit(0, 1)``, the widest column blocks), else groups of ``rows``
+    (``emit(i0, rows)``; a last, partial group repeats its last row and stores only the valid ones):
+    two variants of the loop body, not one per group size, since the code size is compile time."""
+    if rows == 1:
+        with for_range(b, M, name="i1") as i0:
+            emit(i0, 1)
+        return
+    with b.if_else(b.icmp_signed("==", M, const(1))) as (one, groups):
+        with one:
+            emit(const(0), 1)
+        with groups:
+            with for_range(b, M, step=rows, name="ig") as i0:
+                emit(i0, rows)
 
 
 def _build(fn, ty, bl, prepacked):
@@ -126,10 +133,23 @@ def _build(fn, ty, bl, prepacked):
         inner = b.srem(j, nr)
         return b.add(b.mul(b.sub(j, inner), csb), inner)
 
+    def row(i0, i):
+        """Row ``i0 + i`` of a group, clamped to the last row (a partial group computes it twice)."""
+        return imin(b, b.add(i0, const(i)), b.sub(M, const(1))) if i else i0
+
+    def stored_rows(i0, r):
+        """(i, its row) for the group's rows, inside ``if row < M`` for all but the first."""
+        for i in range(r):
+            if i == 0:
+                yield i, i0
+                continue
+            with b.if_then(b.icmp_signed("<", b.add(i0, const(i)), M)):
+                yield i, b.add(i0, const(i))
+
     def rows_block(i0, r, j0, nvec, valid=None):
         """C[i0:i0+r, j0:j0+nvec*W] (B rows contiguous): depth innermost, r*nvec accumulators; only
         the first ``valid`` columns are stored when given (a prepacked B's zero-padded last panel)."""
-        arows = [b.mul(b.add(i0, const(i)), rsa) for i in range(r)]
+        arows = [b.mul(row(i0, i), rsa) for i in range(r)]
         cols = [column(b.add(j0, const(jb * W))) for jb in range(nvec)]
         ahead = b.mul(const(PREFETCH_ROWS), rsb)
 
@@ -146,8 +166,8 @@ def _build(fn, ty, bl, prepacked):
                 out += [v.fma(a, bv[jb], accs[i * nvec + jb]) for jb in range(nvec)]
             return out
         accs = _loop(b, K, 1, [zero_v] * (r * nvec), step, "rk")
-        for i in range(r):
-            crow = b.add(b.mul(b.add(i0, const(i)), ldc), j0)
+        for i, ri in stored_rows(i0, r):
+            crow = b.add(b.mul(ri, ldc), j0)
             for jb in range(nvec):
                 if valid is None:
                     store_vec(accs[i * nvec + jb], b.add(crow, const(jb * W)))
@@ -157,14 +177,14 @@ def _build(fn, ty, bl, prepacked):
                         store_scalar(b.load(v.at(tile, j), typ=ty), b.add(crow, j))
 
     def rows_scalar(i0, r, j):
-        arows = [b.mul(b.add(i0, const(i)), rsa) for i in range(r)]
+        arows = [b.mul(row(i0, i), rsa) for i in range(r)]
 
         def step(k, accs):
             x = load_s(B, b.add(b.mul(k, rsb), j))
             return [b.call(fma, [load_s(A, b.add(arows[i], b.mul(k, csa))), x, accs[i]]) for i in range(r)]
         accs = _loop(b, K, 1, [zero_s] * r, step, "rs")
-        for i in range(r):
-            store_scalar(accs[i], b.add(b.mul(b.add(i0, const(i)), ldc), j))
+        for i, ri in stored_rows(i0, r):
+            store_scalar(accs[i], b.add(b.mul(ri, ldc), j))
 
     def rows_group(i0, r):
         jb = max(1, min(8, budget // r))

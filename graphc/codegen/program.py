@@ -24,6 +24,8 @@ from .kernels.elementwise import emit_elementwise
 from .loops import I64, const
 
 PROGRAM = "gc_program"
+# kernels whose tensors are all static and at most this large are compiled for size
+SMALL_KERNEL_ELEMENTS = 1 << 16
 PROLOGUE = "gc_prologue"
 
 
@@ -179,6 +181,11 @@ def _emit_kernel(mod, g, op, fname, sym_index, in_place=False):
     if in_place and opdef.pattern not in (ELEMWISE, BROADCAST):
         raise GraphError(f"op {op.name!r} ({op.op_type}) writes its output over its own input; only elementwise "
                          "ops may update a buffer in place (the training builder inserts a copy otherwise)")
+    if all(t.is_static for t in in_types + out_types) and \
+            max((t.numel() for t in in_types + out_types), default=0) <= SMALL_KERNEL_ELEMENTS:
+        # a fixed, small amount of work (a weight gradient's layout transpose, a bias reduction): LLVM's
+        # unrolling and vectorization of its constant-trip loops only cost compile time
+        fn.attributes.add("optsize")
     for a in fn.args[1:] if not in_place else ():  # an in-place update reads and writes one buffer
         a.add_attribute("noalias")
     k = KernelContext(mod, fn, op, in_types, out_types, ws_types, sym_index, [v is not None for v in g.op_inputs(op)])

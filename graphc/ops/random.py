@@ -92,6 +92,7 @@ class RandomDropout(OpDef):
     num_outputs = (1, 2)
     dtypes = ("float32", "float64", "int64")
     attr_defaults = {"rate": 0.5, "seed": 0, "noise_shape": None}
+    deterministic = False  # two dropouts with equal seeds still draw their own masks
 
     def _rate(self, op):
         rate = float(op.attrs["rate"])

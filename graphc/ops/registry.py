@@ -99,6 +99,9 @@ class OpDef:
     affine_output = None
     # the output axis affine_output scales: 1 for Conv (NCHW), -1 for Gemm/MatMul
     channel_axis = None
+    # False for ops whose results differ between two identical nodes (random draws): never merged by
+    # common-subexpression elimination
+    deterministic = True
     # packed_b(g, op) -> dict or None: how passes/pack_weights rewrites a product whose right operand is
     # a static 2-D weight into graphc.GemmPackedB(a, graphc.PackGemmB(w), c) (see ops/gemm_packed)
     packed_b = None

@@ -8,6 +8,7 @@ from ..errors import GraphError
 from .cancel_transposes import cancel_transposes
 from .count_params import count_params
 from .decompose import decompose
+from .eliminate_common import eliminate_common
 from .eliminate_dead import eliminate_dead
 from .fold_constants import fold_constants
 from .fold_scales import fold_scales
@@ -19,12 +20,13 @@ from .infer_shapes import infer_shapes
 from .pack_weights import pack_weights
 
 UNFUSED = [infer_shapes, fold_constants, eliminate_dead, cancel_transposes, eliminate_dead, count_params]
-# inference BatchNormalization folds into the preceding Conv/Gemm (decompose + fold_scales), inference GEMMs
-# read their weights prepacked (pack_weights), then loops fuse and the fused loops that consume a GEMM become
-# its epilogue; the per-parameter optimizer updates (the loops no op reads) become one multi-tensor kernel
+# duplicate consts and computations merge (eliminate_common), inference BatchNormalization folds into the
+# preceding Conv/Gemm (decompose + fold_scales), inference GEMMs read their weights prepacked (pack_weights),
+# then loops fuse and the fused loops that consume a GEMM become its epilogue; the per-parameter optimizer
+# updates (the loops no op reads) become one multi-tensor kernel
 # (decompose also turns Conv into graphc.DirectConv, whose weight Transpose then composes with the layer's own)
-INFERENCE = UNFUSED[:-1] + [decompose, cancel_transposes, fold_scales, fold_constants, eliminate_dead, pack_weights,
-                            fuse_elementwise, fuse_epilogue, fuse_pool, fuse_updates, count_params]
+INFERENCE = UNFUSED[:-1] + [eliminate_common, decompose, cancel_transposes, fold_scales, fold_constants, eliminate_dead,
+                            pack_weights, fuse_elementwise, fuse_epilogue, fuse_pool, fuse_updates, count_params]
 
 
 def run(g, passes=INFERENCE, print_passes=False, verify=True):

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..codegen.kernels.rnn import RecurrentKernel, RnnConfig, tape_width, workspace_shapes
+from ..codegen.kernels.rnn import RecurrentKernel
+from ..codegen.kernels.rnn_config import RnnConfig, tape_width, workspace_shapes
 from ..codegen.kernels.rnn_acts import ACTIVATIONS
 from ..errors import ShapeError, UnsupportedOpError
 from ..ir import TensorType

@@ -1,5 +1,5 @@
-"""The packed recurrent product of the RNN/LSTM time loops (codegen/kernels/rnn_step.py): R packed
-once per call into column panels, register-tiled rows.
+"""The packed recurrent products of the RNN/LSTM time loops (codegen/kernels/rnn_step.py): R (and,
+from 4 batch rows on, W) packed once per call into column panels, register-tiled rows.
 
 Shapes cross every edge of the kernel: batch 1, 3, 7 and 9 (one full row tile of 8 plus a
 remainder on AVX-512), hidden 1, 13, 33 and 64 (partial, several and exactly full panels of
@@ -34,6 +34,14 @@ def test_packed_step_forward(cell, shape, dtype):
     oracles = ("ort", "ref") if dtype == "float32" else ("ref",)  # onnxruntime's RNN ops are float32 only
     check_rnn(cell, make_inputs(cell, T, B, I, H, h0=True, c0=True, dtype=dtype, seed=H), dict(hidden_size=H),
               oracles=oracles, rtol=1e-5 if dtype == "float32" else 1e-9, atol=2e-6 if dtype == "float32" else None)
+
+
+@pytest.mark.parametrize("cell", ["RNN", "LSTM"])
+@pytest.mark.parametrize("B", [2, 5])
+def test_packed_step_layout_1(cell, B):
+    """Batch-major X: a step's rows of X (x_t W^T inside the loop from 4 rows on) are T*I apart."""
+    ins = make_inputs(cell, 3, B, 4, 13, layout=1, h0=True, c0=True, seed=B)
+    check_rnn(cell, ins, dict(hidden_size=13, layout=1), oracles=("ref",), atol=2e-6)  # no layout 1 in onnxruntime
 
 
 @pytest.mark.parametrize("cell,direction", [("RNN", "reverse"), ("LSTM", "bidirectional")])

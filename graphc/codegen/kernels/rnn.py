@@ -6,9 +6,15 @@ and backward). Per direction the kernel
 1. multiplies every time step's input at once, ``XW = X W^T`` (one GEMM over the T*B rows of X,
    W^T read through strides: the GEMM's packing transposes it);
 2. runs a loop over the time steps (``for s in range(T)``, never unrolled) that multiplies the
-   recurrent state by ``R^T`` and applies the cell pointwise. RNN and LSTM pack R once per call
-   and multiply by the packed panels with register-held accumulators (kernels/rnn_step.py; BPTT's
-   ``da R`` too); GRU's two recurrent products per step use the shared GEMM on R^T.
+   recurrent state by ``R^T`` and applies the cell pointwise.
+
+RNN and LSTM (``steps_from_x``: all but a reverse direction with sequence_lens) pack R, and W,
+once per call (kernels/rnn_step.py) and from ``X_STEP_ROWS`` batch rows on skip step 1: each
+step's product writes whole pre-activations ``b + x_t W^T + h R^T`` with register-held
+accumulators, so no T*B x 4H buffer streams through memory before the loop (without a tape the
+step's rows go to the small ``hr`` buffer). With fewer rows (batch-1 latency) step 1 runs, into
+``b + X W^T``, and the loop adds ``h R^T``. BPTT's ``da R`` uses the packed product too. GRU's two
+recurrent products per step use the shared GEMM on R^T.
 
 ``sequence_lens`` (clamped to [0, T] by the kernel) and ``mask`` decide per batch row whether a
 step runs: a row past its length is frozen and outputs 0, a masked step carries the state over
@@ -26,7 +32,6 @@ all steps.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 
 from llvmlite import ir
 
@@ -36,124 +41,8 @@ from ..scalar import ScalarEmitter
 from .conv import opaque
 from .gemm import gemm_function
 from .rnn_acts import act_deriv, act_value
-from .rnn_step import pack_function, packed_size, rec_function
-
-@dataclass(frozen=True)
-class RnnConfig:
-    """Static description of one recurrent op: everything the kernels and the reference need."""
-
-    cell: str            # "RNN" | "GRU" | "LSTM"
-    gates: int           # 1 | 3 | 4
-    hidden: int
-    input_size: int
-    directions: int
-    reverse: tuple       # per direction: runs from the last step to the first
-    layout: int
-    acts: tuple          # per direction: tuple of (name, alpha, beta)
-    clip: float | None
-    linear_before_reset: bool
-    input_forget: bool
-    zero_output_for_mask: bool
-    present: frozenset   # names of the given inputs (X W R B sequence_lens initial_h initial_c P mask recurrent_mask)
-
-    @property
-    def gh(self):
-        return self.gates * self.hidden
-
-    @property
-    def gru_split(self):
-        """GRU with linear_before_reset=0: the candidate's recurrent product (r*h) R_h^T is a second GEMM."""
-        return self.cell == "GRU" and not self.linear_before_reset
-
-    @property
-    def nrec(self):
-        """Gate blocks of the first recurrent GEMM per step."""
-        return 2 if self.gru_split else self.gates
-
-    def has(self, name):
-        return name in self.present
-
-
-def tape_segments(cfg: RnnConfig):
-    """Ordered (name, columns) of the tape of one direction: each segment holds T*B rows (row of
-    step t and batch row b as in X), one after the other. ``xw``: the gate pre-activations, or
-    their activations when ``keeps_activations(cfg)``; ``thp``:
-    the state h_{t-1}; ``thm``: h_{t-1} * recurrent_mask; ``tcp``: LSTM's c_{t-1}; GRU's ``trh``
-    (r * h_{t-1}, linear_before_reset=0) or ``thr`` (h_{t-1} R_h^T + Rb_h, linear_before_reset=1)."""
-    H = cfg.hidden
-    seg = [("xw", cfg.gh), ("thp", H)]
-    if cfg.has("recurrent_mask"):
-        seg.append(("thm", H))
-    if cfg.cell == "LSTM":
-        seg.append(("tcp", H))
-    if cfg.cell == "GRU":
-        seg.append(("trh", H) if cfg.gru_split else ("thr", H))
-    return seg
-
-
-def keeps_activations(cfg: RnnConfig):
-    """Whether the tape holds the gates' activations instead of their pre-activations: when every
-    activation is sigmoid or tanh (derivatives from their values) and there is no clip (whose
-    mask needs the pre-activation). The backward pass then evaluates no gate activation again."""
-    return cfg.clip is None and all(a[0] in ("sigmoid", "tanh") for acts in cfg.acts for a in acts)
-
-
-def tape_width(cfg: RnnConfig):
-    return sum(n for _, n in tape_segments(cfg))
-
-
-def separate_drt(cfg: RnnConfig):
-    """Whether the gradients of the recurrent products (``drt``) differ from those of the gate
-    pre-activations (``da``): only GRU with linear_before_reset=1, whose candidate's recurrent part
-    is multiplied by r. Otherwise BPTT reads ``da`` for both."""
-    return cfg.cell == "GRU" and cfg.linear_before_reset
-
-
-def packs_r(cfg: RnnConfig):
-    """Whether the time loop multiplies by R packed once per call (kernels/rnn_step.py): RNN and
-    LSTM. GRU's split recurrent products read row blocks of R^T with the shared GEMM."""
-    return cfg.cell != "GRU"
-
-
-def dh_fused(cfg: RnnConfig, grad=True):
-    """RNN/LSTM BPTT with every row active each step: the state gradient is one product from da's
-    rows of the step straight into dh (no drs copy, no add loop)."""
-    return grad and cfg.cell != "GRU" and not cfg.has("sequence_lens") and not cfg.has("mask") \
-        and not cfg.has("recurrent_mask")
-
-
-def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
-    """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols). With ``tape``
-    the tape is an output (forward) or input (backward) instead, and the backward kernel, which
-    then does not re-run the forward loop, needs none of the forward's buffers."""
-    H, GH = cfg.hidden, cfg.gh
-    ws = []
-    if not (grad and tape):
-        ws += [("rp", (packed_size(H, GH),)) if packs_r(cfg) else ("rt", (H * GH,)), ("hr", (B, GH)), ("h", (B, H)),
-               ("bias", (GH,))]
-        if cfg.cell == "LSTM":
-            ws.append(("c", (B, H)))
-        if cfg.has("recurrent_mask"):
-            ws.append(("hm", (B, H)))
-        if cfg.gru_split:
-            ws.append(("rh", (B, H)))
-        if not tape:
-            ws.append(("xw", (T, B, GH)))
-    if grad:
-        if not tape:
-            ws += [(n, (T, B, w)) for n, w in tape_segments(cfg) if n != "xw"]
-        ws += [("da", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
-        if dh_fused(cfg):
-            ws.append(("rpb", (packed_size(GH, H),)))
-        if separate_drt(cfg):
-            ws.append(("drt", (T, B, GH)))
-        if cfg.input_size < GH:  # dW^T = X^T da: the GEMM's wide side is then GH (narrow N wastes tile columns)
-            ws.append(("dwt", (cfg.input_size * GH,)))
-        if cfg.cell == "LSTM":
-            ws.append(("dc", (B, H)))
-        if cfg.gru_split:
-            ws.append(("drh", (B, H)))
-    return ws
+from .rnn_config import X_STEP_ROWS, RnnConfig, dh_fused, keeps_activations, steps_from_x, tape_segments, tape_width
+from .rnn_step import XARGS, pack_function, padded, rec_function
 
 
 class RecurrentKernel:
@@ -176,6 +65,7 @@ class RecurrentKernel:
         self.B = k.dim(x_type, 0 if cfg.layout else 1)
         self.gemm = gemm_function(k, self.dtype)
         self.rec = rec_function(k.module, self.dtype)
+        self.recx = rec_function(k.module, self.dtype, with_x=True)
         self.pack = pack_function(k.module, self.dtype)
         H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
         b = self.b
@@ -302,7 +192,20 @@ class RecurrentKernel:
     def call_rec(self, M, N, K, A, lda, P, C, ldc):
         """C += A P with P packed by pack_r (kernels/rnn_step.py)."""
         one = self.s.c(1.0)
-        self.b.call(self.rec, [M, N, K, A, lda, const(1), P, const(0), K, C, ldc, one, one], attrs=("noinline",))
+        self.b.call(self.rec, [M, N, K, A, lda, const(1), P, const(0), K, C, ldc, one, one, ir.Constant(PTR, None),
+                               ir.Constant(PTR, None), const(0), const(0)], attrs=("noinline",))
+
+    def call_recx(self, C, ldc, x_t, ldx, hsrc):
+        """C = bias + x_t W_d^T + h R_d^T for the B rows of one step (W_d and R_d packed by the prologue)."""
+        b, ws = self.b, self.ws
+        with b.goto_entry_block():
+            xargs = b.alloca(XARGS, name="xargs")
+            xargs.type = PTR
+        for i, v in enumerate((x_t, ldx, self.cI, ws["wp"], ws["bias"])):
+            b.store(v, b.gep(xargs, [const(0, ir.IntType(32)), const(i, ir.IntType(32))], source_etype=XARGS))
+        one = self.s.c(1.0)
+        b.call(self.recx, [self.B, self.cGH, self.cH, hsrc, self.cH, const(1), ws["rp"], const(0), self.cH, C, ldc,
+                           one, one, xargs, ir.Constant(PTR, None), const(0), const(0)], attrs=("noinline",))
 
     def pack_r(self, d, transposed, dst):
         """Pack R_d for the time loop: transposed (R^T, K = H, N = GH: h R^T) or as is (K = GH, N = H: da R)."""
@@ -351,9 +254,20 @@ class RecurrentKernel:
                 if cfg.cell == "GRU" and cfg.linear_before_reset:  # R's candidate bias stays inside r * (.)
                     rb = s.select(b.icmp_signed(">=", g, const(2 * H)), 0.0, rb)
                 self.st(s.add(wb, rb), ws["bias"], g)
-        # W_d^T through strides: the GEMM's packing transposes it in registers
-        self.call_gemm(self.TB, self.cGH, self.cI, self.ins["X"], self.cI, const(1), self.gep(W, const(d * GH * I)),
-                       const(1), self.cI, ws["xw"], self.cGH)
+        with for_range(b, const(padded(GH)), start=GH, name="tz") as g:
+            self.st(s.c(0.0), ws["bias"], g)
+        W_d = self.gep(W, const(d * GH * I))
+        upfront = b.not_(self.xstep) if self.hr_fused else ir.Constant(ir.IntType(1), 1)
+        if self.hr_fused:  # the time loop multiplies x_t by W_d^T packed (enough rows) ...
+            with b.if_then(self.xstep):
+                b.call(self.pack, [W_d, const(1), self.cI, self.cI, self.cGH, ws["wp"]])
+            with b.if_then(upfront):  # ... or accumulates h R^T into b + X W^T of all steps
+                with for_range(b, self.TB, name="xb") as r:
+                    with for_range(b, const(GH), name="xg") as g:
+                        self.st(self.ld(ws["bias"], g), ws["xw"], iadd(b, imul(b, r, GH), g))
+        with b.if_then(upfront):  # W_d^T through strides: the GEMM's packing transposes it in registers
+            self.call_gemm(self.TB, self.cGH, self.cI, self.ins["X"], self.cI, const(1), W_d, const(1), self.cI,
+                           ws["xw"], self.cGH, beta=1.0 if self.hr_fused else 0.0)
         for name, buf in (("initial_h", "h"), ("initial_c", "c")):
             if buf not in ws:
                 continue
@@ -382,22 +296,29 @@ class RecurrentKernel:
         b, cfg, s, ws = self.b, self.cfg, self.s, self.ws
         H, GH = cfg.hidden, cfg.gh
         self.dv = const(d)
-        # RNN/LSTM: the recurrent product accumulates into XW's rows of the step when they all share
-        # one time index (not so for a reverse direction with sequence_lens)
-        self.hr_fused = cfg.cell != "GRU" and not (cfg.reverse[d] and cfg.has("sequence_lens"))
+        self.hr_fused = steps_from_x(cfg, d)  # then the step's product writes whole pre-activations
+        self.xstep = b.icmp_signed(">=", self.B, const(X_STEP_ROWS))
         if self.record:
             self.use_tape(d)
             self.clear_tape()
         self.prologue(d)
         with for_range(b, self.T, name="step") as step:
             hsrc = self.h_for_gemm(d)
-            if self.hr_fused:  # XW[t] += h R^T: every row of the step reads XW's rows of the same t
+            if self.hr_fused:  # b + x_t W^T + h R^T: into the step's rows of the tape, else into hr
                 t = b.sub(b.sub(self.T, const(1)), step) if cfg.reverse[d] else step
+                I = cfg.input_size
+                x_t = self.gep(self.ins["X"], imul(b, self.row(t, const(0)), I))
+                ldx = imul(b, self.T, I) if cfg.layout else self.cI
                 if cfg.layout:
                     xw_t, ld = self.gep(ws["xw"], imul(b, t, GH)), imul(b, self.T, GH)
                 else:
                     xw_t, ld = self.gep(ws["xw"], imul(b, imul(b, t, self.B), GH)), self.cGH
-                self.call_rec(self.B, self.cGH, self.cH, hsrc, self.cH, ws["rp"], xw_t, ld)
+                with b.if_else(self.xstep) as (xs, up):
+                    with xs:  # without a tape into hr (L1-resident), not into all steps' rows
+                        self.call_recx(xw_t if self.record else ws["hr"], ld if self.record else self.cGH, x_t, ldx,
+                                       hsrc)
+                    with up:
+                        self.call_rec(self.B, self.cGH, self.cH, hsrc, self.cH, ws["rp"], xw_t, ld)
             elif "rp" in ws:
                 self.fill(ws["hr"], imul(b, self.B, GH))
                 self.call_rec(self.B, self.cGH, self.cH, hsrc, self.cH, ws["rp"], ws["hr"], self.cGH)
@@ -406,7 +327,9 @@ class RecurrentKernel:
                                ws["hr"], self.cGH)
             if cfg.gru_split:
                 self.gru_reset_product(d, step, hsrc)
-            self.row_helper("fwd", d, lambda step_: self.forward_rows(d, step_), step)
+            xstep = self.xstep
+            self.row_helper("fwd", d, lambda step_, xs: self.forward_rows(d, step_, xs), step, b.zext(xstep, I64))
+            self.xstep = xstep
         for name, buf in (("Y_h", "h"), ("Y_c", "c")):
             out = self.outs.get(name)
             if out is None:
@@ -418,9 +341,10 @@ class RecurrentKernel:
                     v = s.select(empty, 0.0, self.ld(ws[buf], iadd(b, imul(b, bb, H), j)))
                     self.st(v, out, iadd(b, base, j))
 
-    def forward_rows(self, d, step):
+    def forward_rows(self, d, step, xstep):
         """One step of every batch row: the cell where the row is active, else the masked output."""
         b, cfg, s, ws, H = self.b, self.cfg, self.s, self.ws, self.cfg.hidden
+        self.xstep = b.icmp_signed("!=", xstep, const(0))
         with for_range(b, self.B, name="bb") as bb:
             active, valid, t, row = self.step_info(d, step, bb)
             with b.if_else(active) as (then, otherwise):
@@ -461,6 +385,11 @@ class RecurrentKernel:
     def preact(self, bb, j, row, g, with_bias=True):
         b, s, ws, H, GH = self.b, self.s, self.ws, self.cfg.hidden, self.cfg.gh
         col = iadd(b, const(g * H), j)
+        if self.hr_fused:  # the step's product wrote whole pre-activations (bias included)
+            base = self.gep(ws["xw"], imul(b, row, GH))
+            if not self.record:  # per-step x products went to hr
+                base = b.select(self.xstep, self.gep(ws["hr"], imul(b, bb, GH)), base)
+            return self.ld(base, col)
         v = self.ld(ws["xw"], iadd(b, imul(b, row, GH), col))
         if not self.hr_fused:
             v = s.add(v, self.ld(ws["hr"], iadd(b, imul(b, bb, GH), col)))

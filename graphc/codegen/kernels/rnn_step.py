@@ -40,6 +40,12 @@ def packed_size(K: int, N: int) -> int:
     return -(-N // np_) * np_ * K
 
 
+def padded(n: int) -> int:
+    """n rounded up to whole panels (of either float dtype): the length of a bias read by whole panels."""
+    np_ = panel_lanes("float32")
+    return -(-n // np_) * np_
+
+
 def _internal(module, name, ftype, build):
     fn = module.globals.get(name)
     if fn is None:
@@ -114,12 +120,24 @@ def _build_pack(fn, ty, NP):
     b.ret_void()
 
 
-def rec_function(module, dtype: str, bits: int | None = None):
-    """``rec(M, N, K, A, rsa, csa, P, rsb, csb, C, ldc, alpha, beta)``: ``C += A P`` with A[i, k] at
-    ``A[i*rsa + k*csa]`` and P packed by :func:`pack_function` (``csb`` must be K: the offset of
-    column j, a multiple of NP, is j*K; ``rsb``, ``alpha`` and ``beta`` are ignored: alpha = beta = 1).
-    The signature is the GEMM's so :func:`threads.emit_parallel_split` splits it into whole tiles."""
-    name = f"gc_rnn_rec_{dtype}"
+# the second operand of gc_rnn_recx (see rec_function), passed through the GEMM signature's epilogue pointer
+XARGS = ir.LiteralStructType([PTR, I64, I64, PTR, PTR])  # X, row stride of X, I, X's packed panels, bias
+
+
+def rec_function(module, dtype: str, with_x=False, bits: int | None = None):
+    """``rec(M, N, K, A, rsa, csa, P, rsb, csb, C, ldc, alpha, beta, xargs, _, row0, col0)``: ``C += A P``
+    with A[i, k] at ``A[i*rsa + k*csa]`` and P packed by :func:`pack_function` (``csb`` must be K:
+    the offset of column j, a multiple of NP, is j*K; ``rsb``, ``alpha``, ``beta`` are ignored).
+
+    ``with_x`` (``gc_rnn_recx``): ``C = bias + X Pw + A P`` instead, C write-only, where ``xargs``
+    points at an :data:`XARGS` struct (X with row stride ``ldx`` and I columns, Pw packed like P
+    with depth I, bias padded with zeros to whole panels); ``row0``/``col0`` are the global
+    position of this call's C (0 from the caller; the thread split shifts them per chunk).
+    Per element: ``c = bias; c = fma(X[i, k], W(k, j), c)`` over k < I, then the same over A and P.
+
+    The signature is the GEMM's (with epilogue) so :func:`threads.emit_parallel_split` splits it
+    into whole tiles."""
+    name = f"gc_rnn_rec{'x' if with_x else ''}_{dtype}"
     existing = module.globals.get(name)
     if existing is not None:
         return existing
@@ -130,8 +148,9 @@ def rec_function(module, dtype: str, bits: int | None = None):
     NP = panel_lanes(dtype)
     nv = NP // w
     mr = max(1, min(8, (24 if bits >= 512 else 12) // nv))  # accumulators: at most 24 of 32 zmm / 12 of 16 ymm
-    ftype = ir.FunctionType(ir.VoidType(), [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, ty, ty])
-    serial = _internal(module, f"gc_rnn_rec_serial_{dtype}", ftype, lambda fn: _build_rec(fn, ty, w, NP, mr))
+    ftype = ir.FunctionType(ir.VoidType(), [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, ty, ty,
+                                            PTR, PTR, I64, I64])
+    serial = _internal(module, f"{name}_serial", ftype, lambda fn: _build_rec(fn, ty, w, NP, mr, with_x))
     fn = ir.Function(module, ftype, name)
     fn.linkage = "internal"
     fn.attributes.add("nounwind")
@@ -142,8 +161,8 @@ def rec_function(module, dtype: str, bits: int | None = None):
     return fn
 
 
-def _build_rec(fn, ty, w, NP, mr):
-    M, N, K, A, rsa, csa, P, _rsb, _csb, C, ldc, _alpha, _beta = fn.args
+def _build_rec(fn, ty, w, NP, mr, with_x):
+    M, N, K, A, rsa, csa, P, _rsb, _csb, C, ldc, _alpha, _beta, xargs, _data, row0, col0 = fn.args
     for p in (A, P, C):
         p.add_attribute("noalias")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -156,6 +175,12 @@ def _build_rec(fn, ty, w, NP, mr):
         tile = b.alloca(ir.ArrayType(ty, mr * NP), name="tile")
         tile.align = 64
         tile.type = PTR
+    if with_x:
+        X, ldx, I, PW, bias = (b.load(b.gep(xargs, [const(0, I32), const(i, I32)], source_etype=XARGS), typ=t)
+                               for i, t in enumerate(XARGS.elements))
+        X = b.gep(X, [b.mul(row0, ldx)], source_etype=ty, inbounds=True)  # this chunk's rows and columns
+        PW = b.gep(PW, [b.mul(col0, I)], source_etype=ty, inbounds=True)
+        bias = b.gep(bias, [col0], source_etype=ty, inbounds=True)
 
     def at(ptr, idx):
         return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
@@ -164,17 +189,8 @@ def _build_rec(fn, ty, w, NP, mr):
         v = b.insert_element(ir.Constant(vt, ir.Undefined), x, const(0, I32))
         return b.shuffle_vector(v, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, w), [0] * w))
 
-    def block(i0, rows, c0, npan, direct):
-        """C[i0:i0+rows, c0:c0+npan*NP] += A P: C's own memory when ``direct``, else (one partial panel)
-        the tile buffer. Accumulators: rows x npan x NP/W vectors, held over the whole depth."""
-        if direct:
-            cp = [at(C, b.add(b.mul(b.add(i0, const(r)), ldc), c0)) for r in range(rows)]
-        else:
-            cp = [at(tile, const(r * NP)) for r in range(rows)]
-        panels = [at(P, b.mul(b.add(c0, const(q * NP)), K)) for q in range(npan)]
-        cols = [(q, v) for q in range(npan) for v in range(nv)]
-        ap = [at(A, b.mul(b.add(i0, const(r)), rsa)) for r in range(rows)]
-        init = [[b.load(at(cp[r], const(q * NP + v * w)), typ=vt, align=size) for q, v in cols] for r in range(rows)]
+    def depth_loop(init, ap, cs, panels, cols, depth):
+        """The accumulators after ``acc = fma(a[r][k], panel(k), acc)`` for k < depth (held in registers)."""
         pre = b.block
         cond = b.append_basic_block("k.cond")
         body = b.append_basic_block("k.body")
@@ -183,22 +199,41 @@ def _build_rec(fn, ty, w, NP, mr):
         b.position_at_end(cond)
         k = b.phi(I64, name="k")
         k.add_incoming(const(0), pre)
-        accs = [[b.phi(vt) for _ in cols] for _ in range(rows)]
-        for r in range(rows):
-            for x, v0 in zip(accs[r], init[r]):
+        accs = [[b.phi(vt) for _ in cols] for _ in ap]
+        for row, vals in zip(accs, init):
+            for x, v0 in zip(row, vals):
                 x.add_incoming(v0, pre)
-        b.cbranch(b.icmp_signed("<", k, K), body, end)
+        b.cbranch(b.icmp_signed("<", k, depth), body, end)
         b.position_at_end(body)
         koff = b.mul(k, const(NP))
         bv = [b.load(at(panels[q], b.add(koff, const(v * w))), typ=vt, align=size) for q, v in cols]
-        kcol = b.mul(k, csa)
-        for r in range(rows):
-            a = splat(b.load(at(ap[r], kcol), typ=ty))
-            for x, y in zip(accs[r], bv):
+        kcol = b.mul(k, cs)
+        for row, a_row in zip(accs, ap):
+            a = splat(b.load(at(a_row, kcol), typ=ty))
+            for x, y in zip(row, bv):
                 x.add_incoming(b.call(fma, [a, y, x]), body)
         k.add_incoming(b.add(k, const(1), flags=["nsw"]), body)
         b.branch(cond)
         b.position_at_end(end)
+        return accs
+
+    def block(i0, rows, c0, npan, direct):
+        """C[i0:i0+rows, c0:c0+npan*NP] += A P: C's own memory when ``direct``, else (one partial panel)
+        the tile buffer. Accumulators: rows x npan x NP/W vectors, held over the whole depth."""
+        if direct:
+            cp = [at(C, b.add(b.mul(b.add(i0, const(r)), ldc), c0)) for r in range(rows)]
+        else:
+            cp = [at(tile, const(r * NP)) for r in range(rows)]
+        cols = [(q, v) for q in range(npan) for v in range(nv)]
+        if with_x:
+            accs = [[b.load(at(bias, b.add(c0, const(q * NP + v * w))), typ=vt, align=size) for q, v in cols]
+                    for _ in range(rows)]
+            accs = depth_loop(accs, [at(X, b.mul(b.add(i0, const(r)), ldx)) for r in range(rows)], const(1),
+                              [at(PW, b.mul(b.add(c0, const(q * NP)), I)) for q in range(npan)], cols, I)
+        else:
+            accs = [[b.load(at(cp[r], const(q * NP + v * w)), typ=vt, align=size) for q, v in cols] for r in range(rows)]
+        accs = depth_loop(accs, [at(A, b.mul(b.add(i0, const(r)), rsa)) for r in range(rows)], csa,
+                          [at(P, b.mul(b.add(c0, const(q * NP)), K)) for q in range(npan)], cols, K)
         for r in range(rows):
             for (q, v), x in zip(cols, accs[r]):
                 b.store(x, at(cp[r], const(q * NP + v * w)), align=size)

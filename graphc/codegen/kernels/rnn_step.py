@@ -151,6 +151,9 @@ def rec_function(module, dtype: str, with_x=False, bits: int | None = None):
     ftype = ir.FunctionType(ir.VoidType(), [I64, I64, I64, PTR, I64, I64, PTR, I64, I64, PTR, I64, ty, ty,
                                             PTR, PTR, I64, I64])
     serial = _internal(module, f"{name}_serial", ftype, lambda fn: _build_rec(fn, ty, w, NP, mr, with_x))
+    # optsize: no unrolled copies of the five tile loop nests (compile time 0.35 -> 0.15 s each, the
+    # same speed: the loops are bound by their FMAs and loads, not by the loop branch)
+    serial.attributes.add("optsize")
     fn = ir.Function(module, ftype, name)
     fn.linkage = "internal"
     fn.attributes.add("nounwind")

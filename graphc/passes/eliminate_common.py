@@ -11,6 +11,8 @@ corrections: ``1 - beta ** t`` per parameter): one copy computes them for all.
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..ir import CONST
 from ..ops import registry
 
@@ -25,8 +27,19 @@ def _const_key(v):
     return ("const", str(a.dtype), a.shape, a.tobytes())
 
 
+def _frozen(v):
+    """A hashable, exact stand-in for an attribute value (numpy arrays by their bytes: their repr elides)."""
+    if isinstance(v, np.ndarray):
+        return ("ndarray", str(v.dtype), v.shape, v.tobytes())
+    if isinstance(v, (list, tuple)):
+        return (type(v).__name__,) + tuple(_frozen(x) for x in v)
+    if isinstance(v, dict):
+        return ("dict",) + tuple(sorted((k, _frozen(x)) for k, x in v.items()))
+    return (type(v).__name__, repr(v))
+
+
 def _attr_key(attrs):
-    return repr(sorted(attrs.items()))
+    return tuple(sorted((k, _frozen(v)) for k, v in attrs.items()))
 
 
 def eliminate_common(g):

@@ -71,3 +71,14 @@ def test_adam_bias_corrections_are_computed_once_for_all_parameters():
     pows = sum(op.op_type == "Pow" for op in g.ops())
     pows += sum(step[0] == "Pow" for op in g.ops() if op.op_type == "Fused" for step in op.attrs["body"])
     assert 0 < pows <= 2  # beta_1 ** t and beta_2 ** t, not two per parameter (6 parameters here)
+
+
+def test_attribute_arrays_compare_by_value_not_by_their_elided_repr():
+    from graphc.passes.eliminate_common import _attr_key
+    a = np.zeros(5000, np.float32)
+    b = a.copy()
+    b[2500] = 1.0
+    assert repr(a) == repr(b)  # numpy elides the middle of long arrays
+    assert _attr_key({"value": a}) != _attr_key({"value": b})
+    assert _attr_key({"value": a, "axis": [1, 2]}) == _attr_key({"axis": [1, 2], "value": a.copy()})
+    assert _attr_key({"axis": [1, 2]}) != _attr_key({"axis": (1, 2)})

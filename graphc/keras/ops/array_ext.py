@@ -19,7 +19,7 @@ from ..engine.trace import SymbolicValue, current
 from .core import (_reduce, _tracer, cast, concatenate, emit, expand_dims, matmul, ravel, reshape, squeeze,
                    transpose)
 from .dispatch import keras_op
-from .math_ext import _float, _like
+from .math_ext import _float, _like, _static_len
 
 __all__ = ["broadcast_to", "tile", "repeat", "flip", "fliplr", "flipud", "roll", "pad", "split", "array_split",
            "hsplit", "vsplit", "dsplit", "hstack", "vstack", "dstack", "unstack", "take", "take_along_axis", "tril",
@@ -32,14 +32,6 @@ __all__ = ["broadcast_to", "tile", "repeat", "flip", "fliplr", "flipud", "roll",
 
 def _i64(x, values):
     return _tracer([x]).const(np.ascontiguousarray(values, dtype=np.int64))
-
-
-def _static(x, axis, what):
-    n = x.ir_shape[axis]
-    if isinstance(n, str):
-        raise ShapeError(f"keras.ops.{what}: axis {axis} of {x.shape} must have a known length to trace "
-                         f"(it is the symbolic {n!r})")
-    return n
 
 
 def _gather(x, axis, index):
@@ -204,7 +196,7 @@ def repeat(x, repeats, axis=None):
     if axis is None:
         x, axis = ravel.traced(x), 0
     axis = int(axis) % x.ndim
-    n = _static(x, axis, "repeat")
+    n = _static_len(x, axis, "repeat")
     idx = np.repeat(np.arange(n), np.broadcast_to(np.asarray(repeats), (n,)) if np.ndim(repeats) == 0 else repeats)
     return _gather(x, axis, idx)
 
@@ -214,7 +206,7 @@ def flip(x, axis=None):
     x = _tensor(x)
     axes = range(x.ndim) if axis is None else [int(a) % x.ndim for a in np.atleast_1d(axis)]
     for a in axes:
-        x = _gather(x, a, np.arange(_static(x, a, "flip"))[::-1])
+        x = _gather(x, a, np.arange(_static_len(x, a, "flip"))[::-1])
     return x
 
 
@@ -231,7 +223,7 @@ def roll(x, shift, axis=None):
         return reshape.traced(roll.traced(ravel.traced(x), shift, 0), [d for d in x.shape])
     for s, a in zip(np.broadcast_to(np.atleast_1d(shift), np.shape(np.atleast_1d(axis))), np.atleast_1d(axis)):
         a = int(a) % x.ndim
-        n = _static(x, a, "roll")
+        n = _static_len(x, a, "roll")
         x = _gather(x, a, (np.arange(n) - int(s)) % n)
     return x
 
@@ -271,7 +263,7 @@ def _bounds(n, indices_or_sections, even):
 def _split(x, indices_or_sections, axis, even):
     x = _tensor(x)
     axis = int(axis) % x.ndim
-    n = _static(x, axis, "split")
+    n = _static_len(x, axis, "split")
     return [_slice(x, axis, int(a), int(b)) for a, b in _bounds(n, indices_or_sections, even)]
 
 
@@ -314,7 +306,7 @@ def dstack(xs): return concatenate.traced([_at_least(x, 3) for x in xs], axis=2)
 def unstack(x, num=None, axis=0):
     x = _tensor(x)
     axis = int(axis) % x.ndim
-    n = _static(x, axis, "unstack")
+    n = _static_len(x, axis, "unstack")
     if num is not None and int(num) != n:
         raise ValueError(f"unstack: num={num} differs from the axis length {n}")
     return [squeeze.traced(_slice(x, axis, i, i + 1), axis) for i in range(n)]
@@ -333,7 +325,7 @@ def diff(a, n=1, axis=-1):
     a = _tensor(a)
     axis = int(axis) % a.ndim
     for _ in range(int(n)):
-        m = _static(a, axis, "diff")
+        m = _static_len(a, axis, "diff")
         a = emit("Sub", [_slice(a, axis, 1, m), _slice(a, axis, 0, m - 1)])
     return a
 
@@ -365,7 +357,7 @@ def _varargs(name, inner):
 def _meshgrid(xs, indexing="xy"):
     xs = [ravel.traced(_tensor(v)) for v in xs]
     n = len(xs)
-    lengths = [_static(v, 0, "meshgrid") for v in xs]
+    lengths = [_static_len(v, 0, "meshgrid") for v in xs]
     order = list(range(n))
     if indexing == "xy" and n >= 2:
         order[0], order[1] = 1, 0  # output axis of each input
@@ -410,7 +402,7 @@ def take_along_axis(x, indices, axis=None):
     if axis is None:
         x, idx, axis = ravel.traced(x), ravel.traced(idx), 0
     axis = int(axis) % x.ndim
-    n = _static(x, axis, "take_along_axis")
+    n = _static_len(x, axis, "take_along_axis")
     idx = cast.traced(idx, x.dtype) if idx.dtype != x.dtype else idx
     idx = emit("Where", [emit("Less", [idx, _like(idx, 0.0)]), emit("Add", [idx, _like(idx, n)]), idx])
     xm = expand_dims.traced(transpose.traced(x, _to_last(x.ndim, axis)), -2)       # (..., 1, n)
@@ -425,7 +417,7 @@ def _to_last(r, axis):
 
 
 def _tri_mask(x, k, lower):
-    n, m = _static(x, -2, "tril"), _static(x, -1, "tril")
+    n, m = _static_len(x, -2, "tril"), _static_len(x, -1, "tril")
     mask = np.tri(n, m, int(k), dtype=bool) if lower else ~np.tri(n, m, int(k) - 1, dtype=bool)
     return emit("Where", [_tracer([x]).const(mask), x, _like(x, 0)])
 
@@ -441,7 +433,7 @@ def diagonal(x, offset=0, axis1=0, axis2=1):
     """numpy's diagonal: axis1/axis2 removed, the diagonal appended last."""
     x = _tensor(x)
     a1, a2 = int(axis1) % x.ndim, int(axis2) % x.ndim
-    n, m = _static(x, a1, "diagonal"), _static(x, a2, "diagonal")
+    n, m = _static_len(x, a1, "diagonal"), _static_len(x, a2, "diagonal")
     rest = [i for i in range(x.ndim) if i not in (a1, a2)]
     y = transpose.traced(x, rest + [a1, a2])
     flat = reshape.traced(y, [0 if isinstance(x.ir_shape[i], str) else x.ir_shape[i] for i in rest] + [n * m])
@@ -458,7 +450,7 @@ def diag(x, k=0):
         return diagonal.traced(x, k)
     if x.ndim != 1:
         raise ValueError(f"diag: input must be 1-D or 2-D, received shape {x.shape}")
-    n, k = _static(x, 0, "diag"), int(k)
+    n, k = _static_len(x, 0, "diag"), int(k)
     m = n + builtins.abs(k)
     eye_ = np.zeros((n, m * m), dtype=bool)
     rows = np.arange(n)
@@ -489,7 +481,7 @@ def slice_update(inputs, start_indices, updates):
     dims = []
     for a, (d, w, s0) in enumerate(zip(x.ir_shape, u.ir_shape, starts)):
         if isinstance(d, str) and not (d == w and s0 == 0):  # a symbolic axis can only be updated whole
-            _static(x, a, "slice_update")
+            _static_len(x, a, "slice_update")
         dims.append(None if isinstance(d, str) else d)
     pads = starts + [0 if d is None else d - s0 - int(w) for d, s0, w in zip(dims, starts, u.ir_shape)]
     if builtins.any(p < 0 for p in pads):
@@ -535,14 +527,14 @@ def get_item(x, key):
             out_axis += 1
             continue
         if isinstance(k, (int, np.integer)):
-            n = _static(x, axis, "get_item")
+            n = _static_len(x, axis, "get_item")
             if not -n <= int(k) < n:
                 raise IndexError(f"get_item: index {int(k)} is out of bounds for axis {axis} with size {n}")
             x = _slice(x, axis, int(k) % n, int(k) % n + 1)
             drop.append(axis)
         elif isinstance(k, builtins.slice):
             if k != builtins.slice(None):
-                n = _static(x, axis, "get_item")
+                n = _static_len(x, axis, "get_item")
                 idx = np.arange(n)[k]
                 if k.step in (None, 1):
                     x = _slice(x, axis, int(idx[0]) if idx.size else 0, int(idx[-1]) + 1 if idx.size else 0)

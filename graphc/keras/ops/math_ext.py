@@ -10,6 +10,7 @@ import math
 
 import numpy as np
 
+from ...errors import ShapeError
 from .core import cast, emit
 from .dispatch import keras_op
 
@@ -73,6 +74,15 @@ def _or(a, b):
 
 def _and(a, b):
     return emit("And", [a, b])
+
+
+def _static_len(x, axis, what):
+    """The length of ``x`` along ``axis``, which keras.ops ``what`` needs known to trace."""
+    n = x.ir_shape[axis]
+    if isinstance(n, str):
+        raise ShapeError(f"keras.ops.{what}: axis {axis} of {x.shape} must have a known length to trace "
+                         f"(it is the symbolic {n!r})")
+    return n
 
 
 def _like(x, v):

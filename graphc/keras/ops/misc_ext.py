@@ -12,11 +12,11 @@ import math
 import numpy as np
 
 from ...errors import ShapeError
-from .array_ext import _out, _slice, _static, _tensor, diag
+from .array_ext import _out, _slice, _tensor, diag
 from .core import (_reduce, _tracer, cast, concatenate, emit, expand_dims, mean, ravel, reshape, squeeze,
                    transpose)
 from .dispatch import keras_op
-from .math_ext import _float, _like, isnan
+from .math_ext import _float, _like, _static_len, isnan
 from .reduce_ext import _arg, _last, _back, _scan, _sorted
 
 __all__ = ["quantile", "percentile", "nanargmax", "nanargmin", "nancumsum", "nancumprod", "searchsorted",
@@ -43,7 +43,7 @@ def quantile_rows(x, axis, what):
     axes = list(range(r)) if axis is None else [a % r for a in np.atleast_1d(axis)]
     keep = [a for a in range(r) if a not in axes]
     y = transpose.traced(x, keep + axes) if keep + axes != list(range(r)) else x
-    n = int(np.prod([_static(x, a, what) for a in axes]))
+    n = int(np.prod([_static_len(x, a, what) for a in axes]))
     return axes, reshape.traced(y, [0 if isinstance(x.ir_shape[a], str) else x.ir_shape[a] for a in keep] + [n]), n
 
 
@@ -229,7 +229,7 @@ def scatter(indices, values, shape):
 def scatter_update(inputs, indices, updates, reduction=None):
     """``inputs`` with ``updates`` written at ``indices`` (reduction None: set; 'add': add)."""
     x = _float(_tensor(inputs))
-    shape = tuple(_static(x, a, "scatter_update") for a in range(x.ndim))
+    shape = tuple(_static_len(x, a, "scatter_update") for a in range(x.ndim))
     u = reshape.traced(cast.traced(updates, x.dtype) if updates.dtype != x.dtype else updates, (-1,))
     hit = _flat_hits(indices, shape, x.dtype)
     placed = reshape.traced(_reduce("ReduceSum", emit("Where", [hit, expand_dims.traced(u, -1), _like(x, 0.0)]),
@@ -253,7 +253,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
         axisa = axisb = axisc = axis
     a, _ = _last(a, axisa)
     b, _ = _last(b, axisb)
-    na, nb = _static(a, -1, "cross"), _static(b, -1, "cross")
+    na, nb = _static_len(a, -1, "cross"), _static_len(b, -1, "cross")
     if na not in (2, 3) or nb not in (2, 3):
         raise ValueError(f"cross: vectors must have 2 or 3 components, received {na} and {nb}")
 
@@ -285,7 +285,7 @@ def cross(x1, x2, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def trapezoid(y, x=None, dx=1.0, axis=-1):
     y = _float(_tensor(y))
     axis = axis % y.ndim
-    n = _static(y, axis, "trapezoid")
+    n = _static_len(y, axis, "trapezoid")
     mid = emit("Mul", [emit("Add", [_slice(y, axis, 1, n), _slice(y, axis, 0, n - 1)]), _like(y, 0.5)])
     if x is None:
         return emit("Mul", [_reduce("ReduceSum", mid, [axis], False), _like(y, dx)])
@@ -301,7 +301,7 @@ def trapezoid(y, x=None, dx=1.0, axis=-1):
 @keras_op("x")
 def vander(x, N=None, increasing=False):  # noqa: N803  (Keras's name)
     x = _float(_tensor(x))
-    n = _static(x, 0, "vander") if N is None else int(N)
+    n = _static_len(x, 0, "vander") if N is None else int(N)
     powers = np.arange(n, dtype=x.dtype) if increasing else np.arange(n - 1, -1, -1).astype(x.dtype)
     cols = [emit("Pow", [x, _like(x, p)]) if p else emit("ExpandAs", [_like(x, 1.0), x], domain="graphc")
             for p in powers]
@@ -351,7 +351,7 @@ def space_to_depth(x, block_size, data_format="channels_last"):
     """(N, H, W, C) -> (N, H/b, W/b, b*b*C), channel index (by*b + bx)*C + c (TensorFlow's DCR order)."""
     x, back = _nhwc(_tensor(x), data_format)
     b = int(block_size)
-    _, h, w, c = (_static(x, a, "space_to_depth") if a else 0 for a in range(4))
+    _, h, w, c = (_static_len(x, a, "space_to_depth") if a else 0 for a in range(4))
     if h % b or w % b:
         raise ShapeError(f"space_to_depth: height {h} and width {w} must be multiples of block_size {b}")
     y = reshape.traced(x, (0, h // b, b, w // b, b, c))
@@ -364,7 +364,7 @@ def depth_to_space(x, block_size, data_format="channels_last"):
     """(N, H, W, b*b*C) -> (N, H*b, W*b, C), the inverse of space_to_depth."""
     x, back = _nhwc(_tensor(x), data_format)
     b = int(block_size)
-    _, h, w, c = (_static(x, a, "depth_to_space") if a else 0 for a in range(4))
+    _, h, w, c = (_static_len(x, a, "depth_to_space") if a else 0 for a in range(4))
     if c % (b * b):
         raise ShapeError(f"depth_to_space: channels {c} must be a multiple of block_size^2 = {b * b}")
     y = reshape.traced(x, (0, h, w, b, b, c // (b * b)))
@@ -411,7 +411,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         if n % kh:
             raise ValueError(f"dot_product_attention: {n} query heads are not a multiple of {kh} key heads")
         k, v = repeat.traced(k, n // kh, axis=2), repeat.traced(v, n // kh, axis=2)
-    depth = _static(q, 3, "dot_product_attention")
+    depth = _static_len(q, 3, "dot_product_attention")
     s = 1.0 / math.sqrt(depth) if scale is None else float(scale)
     logits = emit("Mul", [_einsum.traced([q, k], "BTNH,BSNH->BNTS"), _like(q, s)])
     if bias is not None:
@@ -421,7 +421,7 @@ def dot_product_attention(query, key, value, bias=None, mask=None, scale=None, i
         m = _tensor(mask)
         keep = m if m.dtype == "bool" else cast.traced(m, "bool")
     if is_causal:
-        t, sl = _static(q, 1, "dot_product_attention"), _static(k, 1, "dot_product_attention")
+        t, sl = _static_len(q, 1, "dot_product_attention"), _static_len(k, 1, "dot_product_attention")
         causal = _tracer([q]).const(np.tril(np.ones((t, sl), bool)))
         keep = causal if keep is None else emit("And", [keep, causal])
     if keep is not None:

@@ -189,7 +189,8 @@ def multi_hot(inputs, num_classes=None, axis=-1, dtype=None, sparse=False, **kwa
 def sparsemax(x, axis=-1):
     """Sparsemax (Martins & Astudillo 2016): the Euclidean projection onto the simplex along ``axis``,
     with the sorted cumulative sums of reduce_ext's sort and cumsum."""
-    from .reduce_ext import _last, _back, _sorted, _static_len, cumsum
+    from .math_ext import _static_len
+    from .reduce_ext import _last, _back, _sorted, cumsum
     x = _float(x)
     x, inv = _last(x, axis)
     n = _static_len(x, x.ndim - 1, "sparsemax")

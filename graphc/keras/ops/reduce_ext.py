@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import ShapeError
 from .core import _reduce, _tracer, cast, emit, expand_dims, mean, ravel, reshape, squeeze, transpose, var
 from .dispatch import keras_op
-from .math_ext import _float, _like, isnan
+from .math_ext import _float, _like, _static_len, isnan
 
 __all__ = ["prod", "amax", "amin", "any", "all", "argmax", "argmin", "cumsum", "cumprod", "median", "norm", "moments",
            "count_nonzero", "average", "ptp", "nansum", "nanmean", "nanmax", "nanmin", "nanprod", "nanvar", "nanstd",
@@ -89,14 +88,6 @@ def argmin(x, axis=None, keepdims=False):
 
 
 # --- cumulative -------------------------------------------------------------------------------------
-def _static_len(x, axis, what):
-    n = x.ir_shape[axis]
-    if isinstance(n, str):
-        raise ShapeError(f"keras.ops.{what}: axis {axis} of {x.shape} must have a known length to trace "
-                         f"(it is the symbolic {n!r})")
-    return n
-
-
 def _shift(y, axis, d, fill):
     """y shifted by d along axis, the first d entries being ``fill``."""
     t = _tracer([y])

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from .array_ext import _slice, _static, _tensor
+from .array_ext import _slice, _tensor
 from .core import _reduce, _tracer, cast, concatenate, emit, expand_dims, reshape, transpose
 from .dispatch import keras_op
-from .math_ext import _float, _like, isnan
+from .math_ext import _float, _like, _static_len, isnan
 from .reduce_ext import _sorted
 
 __all__ = ["extract_sequences", "correlate", "unfold", "adaptive_average_pool", "adaptive_max_pool", "argpartition",
@@ -28,7 +28,7 @@ def extract_sequences(x, sequence_length, sequence_stride):
     """Frames of the last axis: (..., n) -> (..., num_frames, sequence_length), num_frames =
     1 + (n - sequence_length) // sequence_stride."""
     x = _float(x)
-    n = _static(x, x.ndim - 1, "extract_sequences")
+    n = _static_len(x, x.ndim - 1, "extract_sequences")
     length, stride = int(sequence_length), int(sequence_stride)
     if length > n:
         raise ValueError(f"extract_sequences: sequence_length {length} exceeds the axis length {n}")
@@ -44,7 +44,7 @@ def correlate(x1, x2, mode="valid"):
     a, v = _pair(x1, x2)
     if a.ndim != 1 or v.ndim != 1:
         raise ValueError(f"correlate: inputs must be 1-D, received {a.shape} and {v.shape}")
-    n, m = _static(a, 0, "correlate"), _static(v, 0, "correlate")
+    n, m = _static_len(a, 0, "correlate"), _static_len(v, 0, "correlate")
     if n < m:  # numpy swaps the operands and reverses the result
         from .array_ext import flip
         return flip.traced(correlate.traced(v, a, mode), 0)
@@ -76,7 +76,7 @@ def unfold(x, kernel_size, dilation=1, padding=0, stride=1):
     (kh, kw), (dh, dw), (ph, pw), (sh, sw) = (_pair_int(v, w) for v, w in
                                                ((kernel_size, "kernel_size"), (dilation, "dilation"),
                                                 (padding, "padding"), (stride, "stride")))
-    c, h, w = (_static(x, a, "unfold") for a in (1, 2, 3))
+    c, h, w = (_static_len(x, a, "unfold") for a in (1, 2, 3))
     if ph or pw:
         t = _tracer([x])
         x = emit("Pad", [x, t.const(np.asarray([0, 0, ph, pw, 0, 0, ph, pw], np.int64)), _like(x, 0.0)],
@@ -105,7 +105,7 @@ def _adaptive(inputs, output_size, data_format, op_type, what):
     y = x if cf else to_channels_first(x)
     for k, out in enumerate(sizes):
         axis = 2 + k
-        n = _static(y, axis, what)
+        n = _static_len(y, axis, what)
         parts = []
         for i in range(int(out)):
             start, end = (i * n) // out, -((-(i + 1) * n) // out)
@@ -134,7 +134,7 @@ def argpartition(x, kth, axis=-1):
     x = _float(x)
     if axis is None:
         x, axis = ravel.traced(x), 0
-    n = _static(x, axis % x.ndim, "argpartition")
+    n = _static_len(x, axis % x.ndim, "argpartition")
     for k in np.atleast_1d(kth):
         if not -n <= int(k) < n:
             raise ValueError(f"argpartition: kth={int(k)} is out of bounds for an axis of length {n}")

@@ -20,26 +20,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..ir import CONST, PARAM, STATE, GraphBuilder
+from ..ir import GraphBuilder
 from ..ops import registry
-from .match import is_op, single_use
+from .match import is_op, single_use, weight_only_values
 
 
 class _Rewriter:
     def __init__(self, g):
         self.g, self.b = g, GraphBuilder(g)
-        self._weight_only = {}
+        self._weight_only = None  # weight_only_values(g), recomputed after each rewrite
 
     def weight_only(self, v):
         if v is None:
             return True
-        hit = self._weight_only.get(v)
-        if hit is None:
-            val, p = self.g.value(v), self.g.producer(v)
-            hit = val.role in (PARAM, STATE, CONST) if p is None else \
-                all(self.weight_only(u) for u in self.g.op_inputs(p))
-            self._weight_only[v] = hit
-        return hit
+        if self._weight_only is None:
+            self._weight_only = weight_only_values(self.g)
+        return v in self._weight_only
 
     def split(self, op):
         """(dynamic operand, weight-only operand) of a binary op, or None."""
@@ -165,6 +161,6 @@ def fold_scales(g):
                 continue
             if rw.fold_mul(op) or rw.merge_adds(op) or rw.absorb_add(op):
                 changed = True
-                rw._weight_only.clear()
+                rw._weight_only = None
     rw.b.scope = {}
     return g

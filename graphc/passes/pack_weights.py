@@ -11,18 +11,9 @@ epilogue fusion that runs next treats ``GemmPackedB`` as it treats MatMul and Ge
 """
 from __future__ import annotations
 
-from ..ir import CONST, PARAM, STATE, GraphBuilder
+from ..ir import GraphBuilder
 from ..ops import registry
-
-
-def weight_only_values(g) -> set:
-    """Params, states, consts and the values computed from them alone."""
-    weight = {v.name for v in g.values() if v.role in (PARAM, STATE, CONST)}
-    for op in g.ops():
-        ins = [v for v in g.op_inputs(op) if v is not None]
-        if ins and all(v in weight for v in ins):
-            weight.update(g.op_outputs(op))
-    return weight
+from .match import weight_only_values
 
 
 def pack_weights(g):

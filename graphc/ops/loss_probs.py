@@ -49,19 +49,28 @@ def softmax_logits(g, value, axis):
 class _ProbRows(_RowOp):
     attr_defaults = {"eps": 1e-7}
 
-    def row_probs(self, k, s, X, base, C, dtype, slots):
-        """Per row: (m, s, s2) with ``p_c = exp(x_c - m) / s`` and ``s2 = sum p``; ``p(c)`` recomputes p_c."""
-        b = k.b
-        m, acc, tot = slots
-        _row_lse(k, s, X, base, C, dtype, m, acc)
-        mv, sv = b.load(m, typ=s.ty), b.load(acc, typ=s.ty)
+    def each_row(self, k, s):
+        """Yields once, inside the loop over rows: ``(r, base, p, s2, row_sum)`` where ``p(c)`` recomputes
+        ``exp(x_c - m) / sum(exp(x - m))`` of row ``r``, ``s2 = sum p`` and ``row_sum(name, term)``
+        emits a loop summing ``term(c)`` over the row."""
+        b, X, dtype = k.b, k.inputs[0], k.in_types[0].dtype
+        R, C = self.rows(k)
+        m, acc, tot = (var(k, s.ty, s.c(0.0)) for _ in range(3))
 
-        def p(c):
-            return s.div(s.exp(s.sub(k.load(X, iadd(b, base, c), dtype), mv)), sv)
-        b.store(s.c(0.0), tot)
-        with for_range(b, C, name="s2") as c:
-            b.store(s.add(b.load(tot, typ=s.ty), p(c)), tot)
-        return p, b.load(tot, typ=s.ty)
+        def row_sum(name, term):
+            b.store(s.c(0.0), tot)
+            with for_range(b, C, name=name) as c:
+                b.store(s.add(b.load(tot, typ=s.ty), term(c)), tot)
+            return b.load(tot, typ=s.ty)
+
+        with for_range(b, R, name="r") as r:
+            base = imul(b, r, C)
+            _row_lse(k, s, X, base, C, dtype, m, acc)
+            mv, sv = b.load(m, typ=s.ty), b.load(acc, typ=s.ty)
+
+            def p(c):
+                return s.div(s.exp(s.sub(k.load(X, iadd(b, base, c), dtype), mv)), sv)
+            yield r, base, p, row_sum("s2", p), row_sum
 
     def clipped(self, s, op, q):
         eps = op.attrs["eps"]
@@ -81,22 +90,14 @@ class SoftmaxProbCrossEntropy(_ProbRows):
         return (-(t * np.log(c)).sum(axis=-1)).astype(x.dtype)
 
     def emit(self, k, op):
-        b, dtype = k.b, k.in_types[0].dtype
+        dtype = k.in_types[0].dtype
         s = k.scalar(dtype)
-        X, T = k.inputs
-        Y = k.outputs[0]
-        R, C = self.rows(k)
-        slots = [var(k, s.ty, s.c(0.0)) for _ in range(4)]
-        with for_range(b, R, name="r") as r:
-            base = imul(b, r, C)
-            p, s2 = self.row_probs(k, s, X, base, C, dtype, slots[:3])
-            acc = slots[3]
-            b.store(s.c(0.0), acc)
-            with for_range(b, C, name="ce") as c:
-                term = s.mul(k.load(T, iadd(b, base, c), dtype), s.log(self.clipped(s, op, s.div(p(c), s2))))
-                b.store(s.add(b.load(acc, typ=s.ty), term), acc)
-            k.store(s.neg(b.load(acc, typ=s.ty)), Y, r, dtype)
-        b.ret_void()
+        T, Y = k.inputs[1], k.outputs[0]
+        for r, base, p, s2, row_sum in self.each_row(k, s):
+            total = row_sum("ce", lambda c: s.mul(k.load(T, iadd(k.b, base, c), dtype),
+                                                  s.log(self.clipped(s, op, s.div(p(c), s2)))))
+            k.store(s.neg(total), Y, r, dtype)
+        k.b.ret_void()
 
     @staticmethod
     def grad(ctx, op, dys):
@@ -130,26 +131,21 @@ class SoftmaxProbCrossEntropyGrad(_ProbRows, DenseLabelsGrad):
     def emit(self, k, op):
         b, dtype = k.b, k.in_types[0].dtype
         s = k.scalar(dtype)
-        X, T, DY = k.inputs
+        _, T, DY = k.inputs
         DX = k.outputs[0]
-        R, C = self.rows(k)
+        C = self.rows(k)[1]
         eps = op.attrs["eps"]
-        slots = [var(k, s.ty, s.c(0.0)) for _ in range(4)]
 
         def g_of(i, q):
             """-t / clip(q) inside the clip range, 0 where q is clipped."""
-            inside = k.b.and_(s.cmp(">", q, eps), s.cmp("<", q, 1.0 - eps))
+            inside = b.and_(s.cmp(">", q, eps), s.cmp("<", q, 1.0 - eps))
             return s.select(inside, s.neg(s.div(k.load(T, i, dtype), self.clipped(s, op, q))), 0.0)
 
-        with for_range(b, R, name="r") as r:
-            base = imul(b, r, C)
-            p, s2 = self.row_probs(k, s, X, base, C, dtype, slots[:3])
-            acc = slots[3]
-            b.store(s.c(0.0), acc)
-            with for_range(b, C, name="ga") as c:
+        for r, base, p, s2, row_sum in self.each_row(k, s):
+            def ga(c):
                 pc = p(c)
-                b.store(s.add(b.load(acc, typ=s.ty), s.mul(g_of(iadd(b, base, c), s.div(pc, s2)), pc)), acc)
-            a_s2 = s.div(b.load(acc, typ=s.ty), s2)
+                return s.mul(g_of(iadd(b, base, c), s.div(pc, s2)), pc)
+            a_s2 = s.div(row_sum("ga", ga), s2)
             scale = s.div(k.load(DY, r, dtype), s2)
             with for_range(b, C, name="dx") as c:
                 i = iadd(b, base, c)

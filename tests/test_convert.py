@@ -16,6 +16,7 @@ import keras_models
 from graphc import keras
 from graphc.errors import UnsupportedOpError
 from harness import assert_close
+from parity_models import as_list
 
 TORCH = os.path.join(os.path.dirname(__file__), "data", "torch")
 # Keras models whose exported graphs map back to Keras layers node by node (channels_last and
@@ -32,10 +33,6 @@ def _inputs(model, shapes, n=4):
     return xs if len(xs) > 1 else xs[0]
 
 
-def _as_list(y):
-    return y if isinstance(y, list) else [y]
-
-
 @pytest.mark.parametrize("name", ROUND_TRIP)
 def test_keras_to_onnx_to_keras_keeps_predictions(name, tmp_path):
     keras.backend.clear_session()
@@ -49,19 +46,19 @@ def test_keras_to_onnx_to_keras_keeps_predictions(name, tmp_path):
         elif w.name in ("bias", "beta", "gamma", "moving_mean"):
             w.assign(rng.standard_normal(w.shape).astype(w.dtype) * 0.3)
     x = _inputs(model, shapes)
-    want = _as_list(model.predict(x, verbose=0))
+    want = as_list(model.predict(x, verbose=0))
     model.save(str(tmp_path / "m.h5"))
     graphc.convert(str(tmp_path / "m.h5"), str(tmp_path / "m.onnx"))
     onnx.checker.check_model(onnx.load(str(tmp_path / "m.onnx")), full_check=True)
     sess = ort.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
-    got = sess.run(None, {i.name: a for i, a in zip(sess.get_inputs(), _as_list(x))})
+    got = sess.run(None, {i.name: a for i, a in zip(sess.get_inputs(), as_list(x))})
     for g, w in zip(got, want):
         assert_close(g, w, rtol=1e-5, what=f"{name}: onnxruntime")
     back = tmp_path / ("back.keras" if len(name) % 2 else "back.h5")
     graphc.convert(str(tmp_path / "m.onnx"), str(back))
     loaded = keras.models.load_model(str(back))
     assert loaded.count_params() >= model.count_params()  # a shared layer becomes one Keras layer per call
-    for g, w in zip(_as_list(loaded.predict(x, verbose=0)), want):
+    for g, w in zip(as_list(loaded.predict(x, verbose=0)), want):
         assert_close(g, w, rtol=1e-5, what=f"{name}: Keras from ONNX")
 
 

@@ -19,17 +19,14 @@ import keras_models
 from graphc import keras
 from graphc.errors import UnsupportedOpError
 from harness import assert_close
+from parity_models import as_list
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 F32 = onnx.TensorProto.FLOAT
 
 
-def _as_list(y):
-    return list(y) if isinstance(y, (list, tuple)) else [y]
-
-
 def _close(got, want, what):
-    for g, w in zip(_as_list(got), _as_list(want)):
+    for g, w in zip(as_list(got), as_list(want)):
         assert_close(g, w, rtol=1e-5, atol=2e-6 * max(1.0, float(np.abs(w).max())), what=what)
 
 

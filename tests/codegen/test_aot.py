@@ -16,6 +16,7 @@ from graphc import keras
 from graphc.codegen import aot
 from graphc.errors import CompileError, GraphError
 from harness import assert_close
+from parity_models import as_list
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "c"
 needs_cc = pytest.mark.skipif(not any(shutil.which(c) for c in ("cc", "gcc", "clang")), reason="no C compiler")
@@ -40,10 +41,6 @@ def _inputs(model, shapes, batch, rng):
             rng.standard_normal((batch,) + tuple(s)).astype(np.float32) for s, t in zip(shapes, model.inputs)]
 
 
-def _as_list(y):
-    return y if isinstance(y, list) else [y]
-
-
 @needs_cc
 @pytest.mark.parametrize("name", sorted(keras_models.MODELS))
 def test_every_fixture_model_as_a_shared_library_matches_predict(name, tmp_path):
@@ -56,7 +53,7 @@ def test_every_fixture_model_as_a_shared_library_matches_predict(name, tmp_path)
     # 9 > max_batch runs in chunks when the batch is the only run-time size (else it is a bound)
     for batch in (1, 9 if lib.signature.chunked else 4):
         xs = _inputs(model, shapes, batch, rng)
-        want = _as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
+        want = as_list(model.predict(xs if len(xs) > 1 else xs[0], verbose=0))
         got = native(*xs)
         for k, (a, b) in enumerate(zip(got, want)):
             assert_close(a, b, rtol=1e-5, what=f"{name} batch {batch} output {k}")

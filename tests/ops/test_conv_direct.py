@@ -136,6 +136,22 @@ def test_direct_conv_matches_onnx_reference(n, c, hw, m, k, strides, dil, pool, 
     _check(g, n, threads=(1, 2), monkeypatch=monkeypatch)
 
 
+@pytest.mark.parametrize("n,hw,m", [
+    (1, (3, 4), 16),    # 2 positions: only one-row tiles
+    (3, (10, 10), 32),  # 64 positions per image: every tile inside one image
+    (5, (7, 9), 48),    # 35 per image: tiles straddling two images (and a 16-channel rest block)
+    (2, (6, 6), 64),    # 16 per image, two 32-channel blocks
+    (3, (5, 6), 24),    # 24 channels: a part-vector rest block (lane by lane)
+])
+def test_tile_stores_to_nchw_contiguous_and_straddling(n, hw, m, monkeypatch):
+    """Eight positions of one image are stored one vector per channel (a transpose in registers); a
+    tile crossing an image boundary, and channel blocks of part vectors, are stored lane by lane."""
+    g, n = _graph(n, 3, hw, m, (3, 3))
+    _check(g, n, threads=(1, 2), monkeypatch=monkeypatch)
+    g, n = _graph(n, 3, hw, m, (3, 3), act=None, bias=False)
+    _check(g, n)
+
+
 @pytest.mark.parametrize("pool", [(1, 2), (3, 1), (2, 3), (3, 3)])
 def test_other_non_overlapping_pools(pool):
     g, n = _graph(3, 2, (10, 11), 7, (3, 3), pool=pool)

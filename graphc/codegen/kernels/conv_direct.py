@@ -18,9 +18,11 @@ per-channel or scalar inputs (an activation, BN after it) runs there too, on vec
 (:class:`VectorEmitter`); any other runs over the tile in a stack buffer with the channel as the
 row of the ``channels`` view. Then, with a pool, each group of ph*pw rows (one pooling window:
 the tile's rows are ordered window by window) is reduced with the same ``max`` fold as MaxPool's
-kernel, on whole vectors, and only the pooled values are stored. Stores go to NCHW lane by lane
-(the channel stride is the image's positions; a vectorizer would make them scatters). Rows left
-over after whole tiles (at the end of the batch) run as tiles of one unit.
+kernel, on whole vectors, and only the pooled values are stored. In NCHW a channel's values are
+the contiguous ones: a float32 tile of eight consecutive positions of one image (no pool) is
+transposed in registers and stored as one 8-wide vector per channel; other tiles (crossing an
+image boundary, pooled, part-vector channel blocks) store lane by lane (a vectorizer would make
+those scatters). Rows left over after whole tiles (at the end of the batch) run as tiles of one unit.
 
 Every output element is one sequential fma chain over k, whatever the tile and the thread, so
 results do not depend on the batch size or the thread count. Threads split the tiles.
@@ -256,23 +258,26 @@ class _Emitter:
         return x
 
     def store(self, Y, c0, lanes):
-        """Each unit's values to Y[n, c0 + j, o], lane by lane (the channel stride is the image's
-        outputs; scalar stores, where a vectorizer would scatter). Two units of one image are
-        adjacent in Y: a float32 tile of two pooling windows stores each channel's pair at once."""
+        """Each unit's values to Y[n, c0 + j, o] (the channel stride is the image's outputs). Eight
+        float32 positions adjacent in Y (one image, no pool) store one vector per channel; two adjacent
+        pooling windows store each channel's pair at once; anything else lane by lane (scalar stores,
+        where a vectorizer would scatter)."""
         b, w = self.b, self.w
         coff = b.mul(c0, const(self.op))
         units = self.cur_mr // self.g
-
-        def general():
-            with for_range(b, const(units), name="stu") as u:
-                ybase = b.add(self.unit_base(u), coff)
-                for v, n_lanes in enumerate(lanes):
-                    x = self.unit_vec(u, v)
-                    for i in range(n_lanes):
-                        b.store(b.extract_element(x, const(i, I32)), self.at(Y, b.add(ybase, const((v * w + i) * self.op))))
+        if self.g == 1 and units == 8 and self.dtype == "float32" and w % 4 == 0 and all(n == w for n in lanes):
+            # eight consecutive positions of one image: each channel's eight values are one vector store
+            y0 = self.unit_base(const(0))
+            run = b.icmp_signed("==", self.unit_base(const(7)), b.add(y0, const(7)))
+            with b.if_else(run) as (contiguous, other):
+                with contiguous:
+                    self.store_transposed(Y, b.add(y0, coff), len(lanes))
+                with other:
+                    self.store_lanes(Y, coff, lanes, units)
+            return
 
         if units != 2 or self.dtype != "float32" or any(n != w for n in lanes):
-            general()
+            self.store_lanes(Y, coff, lanes, units)
             return
         y0 = self.unit_base(const(0))
         pair = b.icmp_signed("==", self.unit_base(const(1)), b.add(y0, const(1)))
@@ -290,7 +295,43 @@ class _Emitter:
                             b.store(b.extract_element(pairs, const(i, I32)),
                                     self.at(Y, b.add(ybase, const((v * w + half * h + i) * self.op))), align=4)
             with other:
-                general()
+                self.store_lanes(Y, coff, lanes, units)
+
+
+    def store_lanes(self, Y, coff, lanes, units):
+        """Each unit's values lane by lane: ``Y[unit base + (c0 + j) * outputs] = unit[j]``."""
+        b, w = self.b, self.w
+        with for_range(b, const(units), name="stu") as u:
+            ybase = b.add(self.unit_base(u), coff)
+            for v, n_lanes in enumerate(lanes):
+                x = self.unit_vec(u, v)
+                for i in range(n_lanes):
+                    b.store(b.extract_element(x, const(i, I32)), self.at(Y, b.add(ybase, const((v * w + i) * self.op))))
+
+    def store_transposed(self, Y, ybase, nv):
+        """Eight rows (positions ``ybase .. ybase + 7`` of one image, no pool) x ``nv`` whole vectors of
+        channels: transposed in registers (the unpack/shuffle steps of an 8 x 4 transpose inside each
+        128-bit lane, then the two halves joined) into one 8-wide vector per channel, stored at
+        ``Y[ybase + j * outputs]``."""
+        b, w = self.b, self.w
+        lanes4 = range(w // 4)
+
+        def shuf(x, y, mask):
+            return b.shuffle_vector(x, y, ir.Constant(ir.VectorType(I32, len(mask)), mask))
+        lo32 = [i for q in lanes4 for i in (4 * q, w + 4 * q, 4 * q + 1, w + 4 * q + 1)]
+        hi32 = [i for q in lanes4 for i in (4 * q + 2, w + 4 * q + 2, 4 * q + 3, w + 4 * q + 3)]
+        lo64 = [i for q in lanes4 for i in (4 * q, 4 * q + 1, w + 4 * q, w + 4 * q + 1)]
+        hi64 = [i for q in lanes4 for i in (4 * q + 2, 4 * q + 3, w + 4 * q + 2, w + 4 * q + 3)]
+        for v in range(nv):
+            r = [b.load(self.at(self.tile, const(t * self.nr + v * w)), typ=self.vt, align=self.esize * w)
+                 for t in range(8)]
+            t = [shuf(r[i], r[i + 1], m) for i in (0, 2, 4, 6) for m in (lo32, hi32)]
+            # u[q] (u[4 + q]): channel 4 * lane + q of rows 0-3 (4-7) in each 128-bit lane
+            u = [shuf(t[a + d], t[a + d + 2], m) for a in (0, 4) for d in (0, 1) for m in (lo64, hi64)]
+            for q in lanes4:
+                for j in range(4):
+                    col = shuf(u[j], u[4 + j], [4 * q + i for i in range(4)] + [w + 4 * q + i for i in range(4)])
+                    b.store(col, self.at(Y, b.add(ybase, const((v * w + 4 * q + j) * self.op))), align=4)
 
 
 def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None, vector_epilogue=False):

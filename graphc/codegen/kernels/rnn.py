@@ -27,7 +27,9 @@ kernel records it into its extra ``tape`` output while it runs (the pre-activati
 ``XW`` in place) and the backward kernel reads it; without a tape the backward kernel first
 re-runs the forward loop of a direction to record it into its workspace. Then it walks the steps
 backwards, accumulating the state gradients, and ends with one GEMM each for dX, dW and dR over
-all steps.
+all steps. When every row runs every step (``dh_fused``: RNN/LSTM without sequence_lens or masks)
+each step instead packs its rows of the gate gradients once and adds ``[x_t h_t-1]^T da_t`` to
+the accumulators of dW^T and dR^T (``gw``) with the packed product while they are in cache.
 """
 from __future__ import annotations
 
@@ -522,6 +524,7 @@ class RecurrentKernel:
         R_d = self.gep(self.ins["R"], const(d * GH * H))
         if self.dh_fused:
             self.pack_r(d, False, ws["rpb"])
+            self.fill(ws["gw"], const((I + H) * GH))
         with for_range(b, self.T, name="bstep") as back:
             step = b.sub(b.sub(self.T, const(1)), back)
             self.row_helper("bwd", d, lambda step_: self.backward_rows(d, step_), step)
@@ -535,6 +538,7 @@ class RecurrentKernel:
                     da_t, lda = self.gep(ws["da"], imul(b, imul(b, t, self.B), GH)), self.cGH
                 # (the cell left dh = 0)
                 self.call_rec(self.B, self.cH, self.cNR, da_t, lda, ws["rpb"], ws["dh"], self.cH)
+                self.weight_grads_step(t, da_t, lda)
             else:
                 self.state_gradient_step(d, step, R_d)
         # whole-sequence products
@@ -543,7 +547,14 @@ class RecurrentKernel:
             self.call_gemm(self.TB, self.cI, self.cGH, ws["da"], self.cGH, const(1), self.gep(W, const(d * GH * I)),
                            self.cI, const(1), o["dX"], self.cI, beta=1.0 if d else 0.0)
         dW_d = self.gep(o["dW"], const(d * GH * I))
-        if "dwt" in ws:
+        dR_d = self.gep(o["dR"], const(d * GH * H))
+        if self.dh_fused:  # gw = [dW^T; dR^T], accumulated by the time loop
+            for dst, n, r0 in ((dW_d, I, 0), (dR_d, H, I)):
+                with for_range(b, const(GH), name="wg") as g:
+                    with for_range(b, const(n), name="wi") as i:
+                        self.st(self.ld(ws["gw"], iadd(b, imul(b, iadd(b, const(r0), i), GH), g)), dst,
+                                iadd(b, imul(b, g, n), i))
+        elif "dwt" in ws:
             self.call_gemm(self.cI, self.cGH, self.TB, X, const(1), self.cI, ws["da"], self.cGH, const(1), ws["dwt"],
                            self.cGH)
             with for_range(b, const(GH), name="wg") as g:
@@ -551,10 +562,10 @@ class RecurrentKernel:
                     self.st(self.ld(ws["dwt"], iadd(b, imul(b, i, GH), g)), dW_d, iadd(b, imul(b, g, I), i))
         else:
             self.call_gemm(self.cGH, self.cI, self.TB, ws["da"], const(1), self.cGH, X, self.cI, const(1), dW_d, self.cI)
-        dR_d = self.gep(o["dR"], const(d * GH * H))
         drt = ws.get("drt", ws["da"])
-        self.call_gemm(self.cNR, self.cH, self.TB, drt, const(1), self.cGH, hm_tape, self.cH, const(1), dR_d,
-                       self.cH)
+        if not self.dh_fused:
+            self.call_gemm(self.cNR, self.cH, self.TB, drt, const(1), self.cGH, hm_tape, self.cH, const(1), dR_d,
+                           self.cH)
         if cfg.gru_split:
             self.call_gemm(self.cH, self.cH, self.TB, self.gep(drt, const(2 * H)), const(1), self.cGH, ws["trh"],
                            self.cH, const(1), self.gep(dR_d, const(2 * H * H)), self.cH)
@@ -573,6 +584,25 @@ class RecurrentKernel:
                 base = self.state_base(d, bb)
                 with for_range(b, const(H), name="hj") as j:
                     self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), o[name], iadd(b, base, j))
+
+    def weight_grads_step(self, t, da_t, lda):
+        """gw += [x_t h_t-1]^T da_t: da_t's B rows packed once into column panels (depth B), then two
+        register-tiled products (rows of gw: the I inputs, then the H states; A read transposed in
+        place). Every element sums its steps in time-loop order, its rows in order within a step."""
+        b, cfg, ws = self.b, self.cfg, self.ws
+        H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
+        b.call(self.pack, [da_t, lda, const(1), self.B, self.cGH, ws["dap"]])
+        r0 = self.row(t, const(0))
+        for src, n, cn, c0 in ((self.ins["X"], I, self.cI, 0), (ws["thp"], H, self.cH, I * GH)):
+            a_t = self.gep(src, imul(b, r0, n))
+            lda_t = imul(b, self.T, n) if cfg.layout else cn  # rows of one step: T rows apart in layout 1
+            self.call_rec_t(cn, self.cGH, self.B, a_t, lda_t, ws["dap"], self.gep(ws["gw"], const(c0)), self.cGH)
+
+    def call_rec_t(self, M, N, K, A, lda, P, C, ldc):
+        """C += A^T P (A: K rows of M, row stride lda, read in place) with P packed by pack_function."""
+        one = self.s.c(1.0)
+        self.b.call(self.rec, [M, N, K, A, const(1), lda, P, const(0), K, C, ldc, one, one, ir.Constant(PTR, None),
+                               ir.Constant(PTR, None), const(0), const(0)], attrs=("noinline",))
 
     def state_gradient_step(self, d, step, R_d):
         """dh += (drs R) of each active row (times recurrent_mask; plus GRU's r*h share); drt rows."""

@@ -99,7 +99,9 @@ def steps_from_x(cfg: RnnConfig, d):
 
 def dh_fused(cfg: RnnConfig, grad=True):
     """RNN/LSTM BPTT with every row active each step: the state gradient is one product from da's
-    rows of the step straight into dh (no drs copy, no add loop)."""
+    rows of the step straight into dh (no drs copy, no add loop), and the step's rows of da, packed
+    once, also update the accumulators of dW^T and dR^T (``gw``) while they are in cache, instead
+    of two GEMMs over all T*B rows at the end that packed da twice over that depth."""
     return grad and cfg.cell != "GRU" and not cfg.has("sequence_lens") and not cfg.has("mask") \
         and not cfg.has("recurrent_mask")
 
@@ -127,11 +129,11 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
         if not tape:
             ws += [(n, (T, B, w)) for n, w in tape_segments(cfg) if n != "xw"]
         ws += [("da", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
-        if dh_fused(cfg):
-            ws.append(("rpb", (packed_size(GH, H),)))
+        if dh_fused(cfg):  # da R per step; [x_t h_t-1]^T da_t accumulated per step from da_t's panels
+            ws += [("rpb", (packed_size(GH, H),)), ("dap", (B, padded(GH))), ("gw", ((cfg.input_size + H) * GH,))]
         if separate_drt(cfg):
             ws.append(("drt", (T, B, GH)))
-        if cfg.input_size < GH:  # dW^T = X^T da: the GEMM's wide side is then GH (narrow N wastes tile columns)
+        if cfg.input_size < GH and not dh_fused(cfg):  # dW^T = X^T da: the GEMM's wide side is then GH
             ws.append(("dwt", (cfg.input_size * GH,)))
         if cfg.cell == "LSTM":
             ws.append(("dc", (B, H)))

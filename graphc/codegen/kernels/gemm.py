@@ -11,11 +11,19 @@ micro-panels (NR resp. MR wide, k-major, zero-padded to full panels and to a mul
 k-unroll), so the micro-kernel always computes a full MR x NR tile with no remainder path. The
 micro-kernel is explicit vector IR: MR x (NR / W) accumulators of ``<W x float>`` in registers
 (8 x 32 fp32 in zmm registers with AVX-512, 6 x 16 in ymm registers with AVX2), one broadcast
-of A per row and ``llvm.fma`` per accumulator. Tiles are written with
-``C = alpha * acc + beta * C`` after each depth block (beta = 1 after the first), with the same
-scalar operations for full and edge tiles, so every element's value is independent of where
-its tile lies; the thread split (see :mod:`graphc.codegen.threads`) only changes which thread
-computes a tile, so 1 and N threads give bit-identical results.
+of A per row and ``llvm.fma`` per accumulator. A tile's C is read and written with masked vector
+moves (the valid ``mr x nr`` part; full tiles have every lane set), so full and edge tiles run the
+same operations and every element's value is independent of where its tile lies; the thread split
+(see :mod:`graphc.codegen.threads`) only changes which thread computes a tile, so 1 and N threads
+give bit-identical results. With beta == 0 a depth block after the first starts its accumulators
+from the C the previous one stored, and alpha applies after the last: each element is one FMA chain
+over the whole depth, whatever the blocking, so a prepacked B (longer depth blocks, below) and the
+plain path give the same bits. With beta != 0 each block adds ``alpha * acc`` to C (beta scales
+the first), in the plain path's blocks on both paths.
+
+A product with at most W columns (a 10-class Dense layer) runs a narrow micro-kernel that multiplies
+one vector of B per depth step and reads A in place (a single panel uses A once: packing it would
+cost as much as it saves).
 
 Very small products (few rows or a tiny total) skip packing: :mod:`.gemm_small` reads the
 operands in place with register-blocked accumulators (split across threads along N when large).
@@ -59,19 +67,27 @@ class Blocking:
     mc: int  # rows per packed A block
     nc: int  # columns per packed B block
     ku: int  # k unroll of the micro-kernel; packed depth is padded to a multiple of it
+    kc_pre: int  # depth block when B is prepacked (only A is packed per call)
+    nc_pre: int  # columns per block when B is prepacked (A is packed once per column block)
 
 
 def blocking(dtype: str, bits: int) -> Blocking:
     """Measured on Zen 5 (AVX-512): 8 x 32 fp32 tiles (16 zmm accumulators) reach 80-88 % of the FMA
     peak; 12 x 32, 14 x 32 and 6 x 64 were no faster and pad small M more. AVX2 keeps 6 x 16
     (12 ymm accumulators + 2 B vectors + 1 broadcast of the 16 registers). The packed buffers take
-    (mc + nc) * kc elements of stack, at most 320 KB."""
+    (mc + nc) * kc elements of stack, at most 320 KB.
+
+    With a prepacked B nothing bounds the depth block but A's buffer, and every depth block costs a
+    read-modify-write of C and every column block another packing of A: depth blocks of up to 1024
+    fp32 (4 KB per row of A, 256 KB of stack) and 16 panels per column block took the MLP's
+    256 x 784 x 512 product from 0.97-0.98x onnxruntime's MLAS to 1.00x in interleaved runs."""
     size = 4 if dtype == "float32" else 8
     w = max(bits // (8 * size), 2)
     mr = 8 if bits >= 512 else 6
     nr = 2 * w
     kc = 1024 // size
-    return Blocking(w=w, mr=mr, nr=nr, kc=kc, mc=mr * 8, nc=nr * 8 if bits >= 512 else nr * 16, ku=4)
+    return Blocking(w=w, mr=mr, nr=nr, kc=kc, mc=mr * 8, nc=nr * 8 if bits >= 512 else nr * 16, ku=4,
+                    kc_pre=4 * kc, nc_pre=nr * 16)
 
 
 def vector_bits(features: str | None = None) -> int:
@@ -196,6 +212,42 @@ class _V:
     def store(self, v, ptr, idx, align=None):
         self.b.store(v, self.at(ptr, idx), align=align or self.size)
 
+    def _masked_fn(self, kind):
+        """llvm.masked.load / llvm.masked.store for this vector type (they lower to masked moves: AVX-512
+        ``{k}`` masks, AVX ``vmaskmov``; never a library call). The explicit alignment operand is the form
+        this LLVM's parser accepts."""
+        mod, suffix = self.b.module, f"v{self.w}{'f32' if self.size == 4 else 'f64'}.p0"
+        mask_t = ir.VectorType(ir.IntType(1), self.w)
+        name = f"llvm.masked.{kind}.{suffix}"
+        fn = mod.globals.get(name)
+        if fn is None:
+            ftype = (ir.FunctionType(self.vt, [PTR, I32, mask_t, self.vt]) if kind == "load" else
+                     ir.FunctionType(ir.VoidType(), [self.vt, PTR, I32, mask_t]))
+            fn = ir.Function(mod, ftype, name)
+        return fn
+
+    def lanes_below(self, n, first=0):
+        """The mask of lanes ``first + i < n`` (``n`` an i64)."""
+        lanes = ir.Constant(ir.VectorType(I64, self.w), list(range(first, first + self.w)))
+        bound = self.b.insert_element(ir.Constant(ir.VectorType(I64, self.w), ir.Undefined), n, const(0, I32))
+        bound = self.b.shuffle_vector(bound, ir.Constant(ir.VectorType(I64, self.w), ir.Undefined),
+                                      ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
+        return self.b.icmp_signed("<", lanes, bound)
+
+    def masked_load(self, ptr, idx, mask):
+        """The lanes of ``mask`` from ``ptr[idx:]``, zero elsewhere; masked-off lanes are never read."""
+        return self.b.call(self._masked_fn("load"), [self.at(ptr, idx), const(self.size, I32), mask,
+                                                     ir.Constant(self.vt, [0.0] * self.w)])
+
+    def masked_store(self, v, ptr, idx, mask):
+        self.b.call(self._masked_fn("store"), [v, self.at(ptr, idx), const(self.size, I32), mask])
+
+    def splat_i1(self, x):
+        """An i1 condition on every lane (a mask)."""
+        mt = ir.VectorType(ir.IntType(1), self.w)
+        v = self.b.insert_element(ir.Constant(mt, ir.Undefined), x, const(0, I32))
+        return self.b.shuffle_vector(v, ir.Constant(mt, ir.Undefined), ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
+
     def splat(self, x):
         v = self.b.insert_element(ir.Constant(self.vt, ir.Undefined), x, const(0, I32))
         lanes = ir.Constant(ir.VectorType(I32, self.w), [0] * self.w)
@@ -298,78 +350,105 @@ def _build_pack(fn, ty, R, U=4):
 
 
 # --- micro-kernel -----------------------------------------------------------------------
-def _micro_function(module, dtype, bl):
-    """``micro(kcp, ap, bp, c, ldc, mr, nr, alpha, beta)``: the MR x NR tile of
-    ``alpha * Ap Bp + beta * C`` (packed panels of depth ``kcp``), stored to its ``mr x nr``
-    valid part (C not read when beta == 0)."""
+def _micro_function(module, dtype, bl, narrow=False):
+    """``micro(kc, ap, bp, c, ldc, mr, nr, alpha, beta, load, rsa)``: the MR x NR tile of
+    ``alpha * (acc0 + Ap Bp) + beta * C`` (B a packed panel, depth ``kc``), stored to its ``mr x nr``
+    valid part (C not read when beta == 0). ``acc0`` is 0, or with ``load`` != 0 the tile's current C:
+    the multiply-adds then continue the chain an earlier depth block stored, so the result does not
+    depend on where depth blocks end.
+
+    ``ap`` is a packed A micro-panel (depth padded to the unroll; ``rsa`` unused). ``narrow``: the
+    variant for a product with at most W columns (a 10-class Dense layer), which multiplies only the
+    panel's first vector (MR x W multiply-adds per depth step instead of MR x NR) and reads A in place:
+    row ``r`` at ``ap + r * rsa``, its depth contiguous (rows past ``mr`` read row ``mr - 1``, steps past
+    ``kc`` are never read), since a single panel uses A once and packing it would cost as much as it
+    saves."""
     ty = lltype(dtype)
-    ftype = ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, I64, I64, ty, ty])
-    return _internal(module, f"gc_gemm_micro_{dtype}", ftype, lambda f: _build_micro(f, ty, bl), "noinline")
+    ftype = ir.FunctionType(ir.VoidType(), [I64, PTR, PTR, PTR, I64, I64, I64, ty, ty, I64, I64])
+    name = f"gc_gemm_micro{'_narrow' if narrow else ''}_{dtype}"
+    return _internal(module, name, ftype, lambda f: _build_micro(f, ty, bl, 1 if narrow else bl.nr // bl.w, narrow),
+                     "noinline")
 
 
-def _build_micro(fn, ty, bl):
-    kcp, ap, bp, c, ldc, mr, nr, alpha, beta = fn.args
+def _phi_loop(b, n, carried, body, name):
+    """``for i in range(n)`` (``n`` >= 0) with ``carried`` values threaded through phis: ``body(i, values)``
+    returns the next values (in the same block it starts in); returns the final values."""
+    fn = b.function
+    pre = b.block
+    loop, after = fn.append_basic_block(name), fn.append_basic_block(f"{name}.end")
+    b.cbranch(b.icmp_signed(">", n, const(0)), loop, after)
+    b.position_at_end(loop)
+    i = b.phi(I64, name=f"{name}.i")
+    vals = [b.phi(x.type) for x in carried]
+    nxt = body(i, vals)
+    i_next = b.add(i, const(1))
+    end = b.block
+    i.add_incoming(const(0), pre)
+    i.add_incoming(i_next, end)
+    for ph, x0, x1 in zip(vals, carried, nxt):
+        ph.add_incoming(x0, pre)
+        ph.add_incoming(x1, end)
+    b.cbranch(b.icmp_signed("<", i_next, n), loop, after)
+    b.position_at_end(after)
+    out = []
+    for x0, x1 in zip(carried, nxt):
+        ph = b.phi(x0.type)
+        ph.add_incoming(x0, pre)
+        ph.add_incoming(x1, end)
+        out.append(ph)
+    return out
+
+
+def _build_micro(fn, ty, bl, nv, direct=False):
+    """The tile's first ``nv`` vectors of columns (the packed panels stay NR wide)."""
+    kc, ap, bp, c, ldc, mr, nr, alpha, beta, load, rsa = fn.args
     for p in (ap, bp, c):
         p.add_attribute("noalias")
     MR, NR, W, KU = bl.mr, bl.nr, bl.w, bl.ku
-    nv = NR // W
-    entry = fn.append_basic_block("entry")
-    loop = fn.append_basic_block("k.loop")
-    done = fn.append_basic_block("k.done")
-    b = ir.IRBuilder(entry)
+    b = ir.IRBuilder(fn.append_basic_block("entry"))
     v = _V(b, ty, W)
-    tile = _alloca(b, ty, MR * NR, "tile")
     zero = ir.Constant(v.vt, [0.0] * W)
-    b.branch(loop)
+    # C's valid part as masks (full tiles have all lanes set: one code path, and masked-off lanes are never
+    # read or written); rows past mr point at row mr - 1 with an empty mask
+    last = b.sub(mr, const(1))
+    cols = [v.lanes_below(nr, j * W) for j in range(nv)]
+    masks = [[b.and_(cols[j], v.splat_i1(b.icmp_signed("<", const(r), mr))) for j in range(nv)] for r in range(MR)]
+    crow = [b.mul(imin(b, const(r), last), ldc) for r in range(MR)]
+    at_c = [[b.add(crow[r], const(j * W)) for j in range(nv)] for r in range(MR)]
+    loading = v.splat_i1(b.icmp_signed("!=", load, const(0)))
+    accs = [v.masked_load(c, at_c[r][j], b.and_(masks[r][j], loading)) for r in range(MR) for j in range(nv)]
+    if direct:  # A's rows in place (clamped to the valid ones)
+        rows = [v.at(ap, b.mul(imin(b, const(r), last), rsa)) for r in range(MR)]
 
-    b.position_at_end(loop)
-    k = b.phi(I64, name="k")
-    pa = b.phi(PTR, name="pa")
-    pb = b.phi(PTR, name="pb")
-    accs = [[b.phi(v.vt, name=f"acc{r}_{j}") for j in range(nv)] for r in range(MR)]
-    for x, init in [(k, const(0)), (pa, ap), (pb, bp)] + [(a, zero) for row in accs for a in row]:
-        x.add_incoming(init, entry)
-    cur = [list(row) for row in accs]
-    vec_align = W * v.size
-    for u in range(KU):
-        # B panels are only element-aligned when prepacked into a caller's buffer (GemmPackedB)
-        bvec = [v.load(pb, const(u * NR + j * W)) for j in range(nv)]
-        for r in range(MR):
-            a = v.splat(b.load(v.at(pa, const(u * MR + r)), typ=ty))
-            for j in range(nv):
-                cur[r][j] = v.fma(a, bvec[j], cur[r][j])
-    k_next = b.add(k, const(KU))
-    pa_next = v.at(pa, const(KU * MR))
-    pb_next = v.at(pb, const(KU * NR))
-    for x, nxt in [(k, k_next), (pa, pa_next), (pb, pb_next)] + [
-            (accs[r][j], cur[r][j]) for r in range(MR) for j in range(nv)]:
-        x.add_incoming(nxt, loop)
-    b.cbranch(b.icmp_signed("<", k_next, kcp), loop, done)
+    def a_at(pa, k, u, r):
+        """A[r, k + u]: in place, or at the packed panel's step ``u`` (``pa`` = step k's column)."""
+        return b.load(v.at(rows[r], b.add(k, const(u))) if direct else v.at(pa, const(u * MR + r)), typ=ty)
 
-    b.position_at_end(done)
-    beta_zero = b.fcmp_ordered("==", beta, ir.Constant(ty, 0.0))
+    def steps(i, vals, units):
+        """``units`` depth steps from step ``i * units`` (``vals`` = B's and packed A's pointers, then the
+        accumulators)."""
+        pb, pa, cur = vals[0], vals[1], list(vals[2:])
+        k = b.mul(i, const(units))
+        for u in range(units):
+            # B panels are only element-aligned when prepacked into a caller's buffer (GemmPackedB)
+            bvec = [v.load(pb, const(u * NR + j * W)) for j in range(nv)]
+            for r in range(MR):
+                a = v.splat(a_at(pa, k, u, r))
+                for j in range(nv):
+                    cur[r * nv + j] = v.fma(a, bvec[j], cur[r * nv + j])
+        return [v.at(pb, const(units * NR)), v.at(pa, const(units * MR))] + cur
+
+    # a packed A's depth is padded to the unroll; in place, A's depth is read one step at a time
+    units = 1 if direct else KU
+    vals = _phi_loop(b, ceil_div(b, kc, units), [bp, ap] + accs, lambda i, xs: steps(i, xs, units), "k")
+    cur = [vals[2 + r * nv:2 + (r + 1) * nv] for r in range(MR)]
+
+    reading = v.splat_i1(b.fcmp_ordered("!=", beta, ir.Constant(ty, 0.0)))
     valpha, vbeta = v.splat(alpha), v.splat(beta)
-    full = b.and_(b.icmp_signed("==", mr, const(MR)), b.icmp_signed("==", nr, const(NR)))
-    with b.if_else(full) as (whole, edge):
-        with whole:
-            for r in range(MR):
-                row = b.mul(const(r), ldc)
-                for j in range(nv):
-                    idx = b.add(row, const(j * W))
-                    old = b.select(beta_zero, zero, b.fmul(vbeta, v.load(c, idx)))
-                    v.store(b.fadd(b.fmul(valpha, cur[r][j]), old), c, idx)
-        with edge:  # the same operations, element by element, on the valid part only
-            for r in range(MR):
-                for j in range(nv):
-                    v.store(cur[r][j], tile, const(r * NR + j * W), align=vec_align)
-            with for_range(b, mr, name="er") as r:
-                crow = b.mul(r, ldc)
-                trow = b.mul(r, const(NR))
-                with for_range(b, nr, name="ec") as j:
-                    pc = v.at(c, b.add(crow, j))
-                    old = b.select(beta_zero, ir.Constant(ty, 0.0), b.fmul(beta, b.load(pc, typ=ty)))
-                    t = b.load(v.at(tile, b.add(trow, j)), typ=ty)
-                    b.store(b.fadd(b.fmul(alpha, t), old), pc)
+    for r in range(MR):
+        for j in range(nv):
+            old = b.fmul(vbeta, v.masked_load(c, at_c[r][j], b.and_(masks[r][j], reading)))
+            v.masked_store(b.fadd(b.fmul(valpha, cur[r][j]), old), c, at_c[r][j], masks[r][j])
     b.ret_void()
 
 
@@ -386,31 +465,51 @@ def _build_serial(fn, dtype, bl, prepacked=False):
         p.add_attribute("noalias")
     ty = lltype(dtype)
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    ap = _alloca(b, ty, bl.mc * bl.kc, "apack")
+    kc_max, nc_max = (bl.kc_pre, bl.nc_pre) if prepacked else (bl.kc, bl.nc)
+    ap = _alloca(b, ty, bl.mc * kc_max, "apack")
     bp = None if prepacked else _alloca(b, ty, bl.kc * bl.nc, "bpack")
     pack_a = _pack_function(b.module, dtype, bl.mr, bl.ku)
     pack_b = None if prepacked else _pack_function(b.module, dtype, bl.nr, bl.ku)
     micro = _micro_function(b.module, dtype, bl)
+    micro_narrow = _micro_function(b.module, dtype, bl, narrow=True)
+    # at most one vector of columns (a 10-class Dense layer): A is used once, so the narrow micro-kernel
+    # reads it in place (its depth contiguous) instead of packing it. (Each variant costs compile time in
+    # every module with a GEMM: a transposed A or a wider single panel takes the general path.)
+    direct = b.and_(b.icmp_signed("<=", N, const(bl.w)), b.icmp_signed("==", csa, const(1)))
+    micro_slot = _alloca(b, PTR, 1, "micro.slot")  # through memory: llvmlite calls only typed pointers
+    b.store(b.select(direct, micro_narrow, micro), micro_slot)
 
     def at(ptr, idx):
         return b.gep(ptr, [idx], source_etype=ty, inbounds=True)
 
-    one = ir.Constant(ty, 1.0)
+    one, fzero = ir.Constant(ty, 1.0), ir.Constant(ty, 0.0)
+    # With beta == 0 every depth block continues the multiply-add chain the previous one stored in C
+    # (the micro-kernel's ``load``) and alpha applies once, after the last: the result is the same for
+    # any depth blocking, so a prepacked B's longer blocks give the bits of the plain path's. With
+    # beta != 0 (a Gemm's C) the original C is needed at the end: each block adds alpha * its sum to C,
+    # in blocks of the plain path's kc on both paths.
+    chain = b.fcmp_ordered("==", beta, fzero)
+    kc_lim = b.select(chain, const(kc_max), const(bl.kc))
     # depth blocks of equal size (a multiple of ku, at most kc): no short last block
-    kstep = b.mul(ceil_div(b, ceil_div(b, K, ceil_div(b, K, bl.kc)), bl.ku), const(bl.ku))
-    with for_range(b, N, step=bl.nc, name="jc") as jc:
-        nc = imin(b, const(bl.nc), b.sub(N, jc))
+    kstep = b.mul(ceil_div(b, ceil_div(b, K, ceil_div(b, K, kc_lim)), bl.ku), const(bl.ku))
+    with for_range(b, N, step=nc_max, name="jc") as jc:
+        nc = imin(b, const(nc_max), b.sub(N, jc))
         with for_range(b, K, step=kstep, name="pc") as pc:
             kc = imin(b, kstep, b.sub(K, pc))
             kcp = b.mul(ceil_div(b, kc, bl.ku), const(bl.ku))
-            beta_eff = b.select(b.icmp_signed("==", pc, const(0)), beta, one)
+            first, last = b.icmp_signed("==", pc, const(0)), b.icmp_signed(">=", b.add(pc, kc), K)
+            alpha_eff = b.select(b.or_(last, b.not_(chain)), alpha, one)
+            beta_eff = b.select(chain, fzero, b.select(first, beta, one))
+            load = b.zext(b.and_(chain, b.not_(first)), I64)
             # the epilogue runs on each tile after its last depth block
-            ep_now = b.select(b.icmp_signed(">=", b.add(pc, kc), K), ep, ir.Constant(PTR, None))
+            ep_now = b.select(last, ep, ir.Constant(PTR, None))
             if not prepacked:
                 b.call(pack_b, [at(B, b.add(b.mul(pc, rsb), b.mul(jc, csb))), csb, rsb, nc, kc, kcp, bp])
             with for_range(b, M, step=bl.mc, name="ic") as ic:
                 mc = imin(b, const(bl.mc), b.sub(M, ic))
-                b.call(pack_a, [at(A, b.add(b.mul(ic, rsa), b.mul(pc, csa))), rsa, csa, mc, kc, kcp, ap])
+                # (no rows to pack when the narrow micro-kernel reads A in place: no branch to unswitch)
+                b.call(pack_a, [at(A, b.add(b.mul(ic, rsa), b.mul(pc, csa))), rsa, csa,
+                                b.select(direct, const(0), mc), kc, kcp, ap])
                 with for_range(b, nc, step=bl.nr, name="jr") as jr:
                     nr = imin(b, const(bl.nr), b.sub(nc, jr))
                     # a prepacked B (see ``packed_b_shape``) holds every panel already: rsb = NR, csb = Kp
@@ -421,7 +520,13 @@ def _build_serial(fn, dtype, bl, prepacked=False):
                         mr = imin(b, const(bl.mr), b.sub(mc, ir_))
                         crow = b.mul(b.add(ic, ir_), ldc)
                         ctile = at(C, b.add(crow, cbase))
-                        b.call(micro, [kcp, at(ap, b.mul(ir_, kcp)), bpanel, ctile, ldc, mr, nr, alpha, beta_eff])
+                        # one call through a selected pointer: a branch here, LLVM would unswitch
+                        # the loop nest into two copies (compile time in every module with a GEMM)
+                        a_tile = b.select(direct, at(A, b.add(b.mul(b.add(ic, ir_), rsa), pc)),
+                                          at(ap, b.mul(ir_, kcp)))
+                        b.call(b.load(micro_slot, typ=micro.function_type.as_pointer()),
+                               [b.select(direct, kc, kcp), a_tile, bpanel, ctile, ldc, mr, nr, alpha_eff, beta_eff,
+                                load, rsa])
                         call_epilogue(b, ep_now, [ep_data, ctile, ldc, b.add(row0, b.add(ic, ir_)),
                                                   b.add(col0, cbase), mr, nr])
     b.ret_void()

@@ -3,6 +3,7 @@ from . import registry
 from . import elementwise, gemm, gemm_packed, shape  # noqa: F401  (registers ops)
 from . import conv, conv_transpose, pool, norm  # noqa: F401
 from . import conv_direct  # noqa: F401  (graphc.DirectConv: Conv without im2col, max pool fused)
+from . import conv_grad_direct  # noqa: F401  (graphc.DirectConvGradWeight: dW without im2col)
 from . import reduce  # noqa: F401
 from . import grad  # noqa: F401  (graphc-domain backward helper ops)
 from . import fused  # noqa: F401  (loop fusion)

@@ -310,28 +310,35 @@ class _Emitter:
 
     def store_transposed(self, Y, ybase, nv):
         """Eight rows (positions ``ybase .. ybase + 7`` of one image, no pool) x ``nv`` whole vectors of
-        channels: transposed in registers (the unpack/shuffle steps of an 8 x 4 transpose inside each
-        128-bit lane, then the two halves joined) into one 8-wide vector per channel, stored at
-        ``Y[ybase + j * outputs]``."""
+        channels, transposed in registers (:func:`transpose8`) into one 8-wide vector per channel stored
+        at ``Y[ybase + j * outputs]``."""
         b, w = self.b, self.w
-        lanes4 = range(w // 4)
-
-        def shuf(x, y, mask):
-            return b.shuffle_vector(x, y, ir.Constant(ir.VectorType(I32, len(mask)), mask))
-        lo32 = [i for q in lanes4 for i in (4 * q, w + 4 * q, 4 * q + 1, w + 4 * q + 1)]
-        hi32 = [i for q in lanes4 for i in (4 * q + 2, w + 4 * q + 2, 4 * q + 3, w + 4 * q + 3)]
-        lo64 = [i for q in lanes4 for i in (4 * q, 4 * q + 1, w + 4 * q, w + 4 * q + 1)]
-        hi64 = [i for q in lanes4 for i in (4 * q + 2, 4 * q + 3, w + 4 * q + 2, w + 4 * q + 3)]
         for v in range(nv):
             r = [b.load(self.at(self.tile, const(t * self.nr + v * w)), typ=self.vt, align=self.esize * w)
                  for t in range(8)]
-            t = [shuf(r[i], r[i + 1], m) for i in (0, 2, 4, 6) for m in (lo32, hi32)]
-            # u[q] (u[4 + q]): channel 4 * lane + q of rows 0-3 (4-7) in each 128-bit lane
-            u = [shuf(t[a + d], t[a + d + 2], m) for a in (0, 4) for d in (0, 1) for m in (lo64, hi64)]
-            for q in lanes4:
-                for j in range(4):
-                    col = shuf(u[j], u[4 + j], [4 * q + i for i in range(4)] + [w + 4 * q + i for i in range(4)])
-                    b.store(col, self.at(Y, b.add(ybase, const((v * w + 4 * q + j) * self.op))), align=4)
+            for j, col in enumerate(transpose8(b, r, w)):
+                b.store(col, self.at(Y, b.add(ybase, const((v * w + j) * self.op))), align=4)
+
+
+def transpose8(b, rows, w):
+    """The ``w`` columns (8-element vectors) of eight ``<w x float>`` rows (``w`` a multiple of 4): the
+    unpack/shuffle steps of an 8 x 4 transpose inside each 128-bit lane, then the two halves joined."""
+    lanes4 = range(w // 4)
+
+    def shuf(x, y, mask):
+        return b.shuffle_vector(x, y, ir.Constant(ir.VectorType(I32, len(mask)), mask))
+    lo32 = [i for q in lanes4 for i in (4 * q, w + 4 * q, 4 * q + 1, w + 4 * q + 1)]
+    hi32 = [i for q in lanes4 for i in (4 * q + 2, w + 4 * q + 2, 4 * q + 3, w + 4 * q + 3)]
+    lo64 = [i for q in lanes4 for i in (4 * q, 4 * q + 1, w + 4 * q, w + 4 * q + 1)]
+    hi64 = [i for q in lanes4 for i in (4 * q + 2, 4 * q + 3, w + 4 * q + 2, w + 4 * q + 3)]
+    t = [shuf(rows[i], rows[i + 1], m) for i in (0, 2, 4, 6) for m in (lo32, hi32)]
+    # u[j] (u[4 + j]): column 4 * lane + j of rows 0-3 (4-7) in each 128-bit lane
+    u = [shuf(t[a + d], t[a + d + 2], m) for a in (0, 4) for d in (0, 1) for m in (lo64, hi64)]
+    cols = [None] * w
+    for q in lanes4:
+        for j in range(4):
+            cols[4 * q + j] = shuf(u[j], u[4 + j], [4 * q + i for i in range(4)] + [w + 4 * q + i for i in range(4)])
+    return cols
 
 
 def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None, vector_epilogue=False):
@@ -370,16 +377,22 @@ def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None, vect
         dptr.type = PTR
     for i, p in enumerate(ptrs + [total]):
         b.store(p, b.gep(dptr, [const(0, I32), const(i, I32)], source_etype=st))
-    tiles = ceil_div(b, total, em.mr)
-    macs = b.mul(total, const(len(em.taps) * m))
+    run_ranges(k, body, dptr, total, em.mr, b.mul(total, const(len(em.taps) * m)))
+
+
+def run_ranges(k, body, dptr, total, unit, macs, per_thread=4):
+    """Run ``body(dptr, lo, hi)`` over ``[0, total)``: on the calling thread, or, with threads enabled,
+    at least ``PARALLEL_MACS`` multiply-adds and two units of work, on chunks of whole ``unit``s (about
+    ``per_thread`` per thread) claimed by GOMP workers with an atomic counter. ``body`` clamps ``hi``."""
+    b = k.b
+    tiles = ceil_div(b, total, unit)
     par, nt = threads.thread_globals(b)
     ok = b.and_(b.icmp_unsigned("!=", par, ir.Constant(PTR, None)), b.icmp_signed(">", nt, const(1)))
     ok = b.and_(ok, b.icmp_signed(">=", macs, const(PARALLEL_MACS)))
     ok = b.and_(ok, b.icmp_signed(">=", tiles, const(2)))
     with b.if_else(ok) as (parallel, serial):
         with parallel:
-            # chunks of whole tiles, about four per thread, claimed with an atomic counter
-            chunk = b.mul(ceil_div(b, tiles, b.mul(nt, const(4))), const(em.mr))
+            chunk = b.mul(ceil_div(b, tiles, b.mul(nt, const(per_thread))), const(unit))
             nchunks = ceil_div(b, total, chunk)
             worker = _worker(k.module, body)
             wst = worker.data_type

@@ -22,6 +22,7 @@ from llvmlite import ir
 from ..kernel import PTR
 from ..loops import I32, I64, const, for_range, imin
 from ..scalar import ScalarEmitter
+from .conv import opaque
 from .conv_direct import _Emitter, run_ranges, transpose8
 
 # the X and dY bytes of one chunk of images: they stay in L2 while all the tiles pass over them (the
@@ -79,8 +80,8 @@ class _GradWeight(_Emitter):
         with for_range(b, cnt, name="tn") as n:
             s0 = b.mul(n, const(m * p))
             if mb and pb:
-                with for_range(b, const(mb), step=8, name="tm") as c0:
-                    with for_range(b, const(pb), step=w, name="tp") as q0:
+                with for_range(b, opaque(b, const(mb)), step=8, name="tm") as c0:
+                    with for_range(b, opaque(b, const(pb)), step=w, name="tp") as q0:
                         sq = b.add(s0, b.add(b.mul(c0, const(p)), q0))
                         rows = [b.load(self.at(src, b.add(sq, const(r * p))), typ=self.vt, align=self.esize)
                                 for r in range(8)]
@@ -90,9 +91,9 @@ class _GradWeight(_Emitter):
             for c_lo, c_hi, q_lo, q_hi in ((0, mb, pb, p), (mb, m, 0, p)):
                 if c_lo == c_hi or q_lo == q_hi:
                     continue
-                with for_range(b, const(q_hi), start=const(q_lo), name="sp") as q:
+                with for_range(b, opaque(b, const(q_hi)), start=const(q_lo), name="sp") as q:
                     dq = b.add(s0, b.mul(q, const(m)))
-                    with for_range(b, const(c_hi), start=const(c_lo), name="sc") as c:
+                    with for_range(b, opaque(b, const(c_hi)), start=const(c_lo), name="sc") as c:
                         v = b.load(self.at(src, b.add(s0, b.add(b.mul(c, const(p)), q))), typ=self.ty)
                         b.store(v, self.at(dst, b.add(dq, c)))
 

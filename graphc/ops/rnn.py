@@ -322,7 +322,8 @@ class _Recurrent(OpDef):
         ins = {n: p for n, p in ptrs.items() if p is not None}
         x = named_types["X"]
         T, B = (x.shape[1], x.shape[0]) if cfg.layout else (x.shape[0], x.shape[1])
-        ws = dict(zip([n for n, _ in workspace_shapes(cfg, T, B, grad, bool(op.attrs.get("tape")))], k.workspace))
+        ws = dict(zip([n for n, _ in workspace_shapes(cfg, T, B, grad, bool(op.attrs.get("tape")),
+                                                      grad and bool(op.attrs.get("skip_dx")))], k.workspace))
         lens = named_types.get("sequence_lens")
         return cfg, x, ins, ws, (lens.dtype if lens is not None else "int32")
 
@@ -429,7 +430,8 @@ class _RecurrentGrad(_Recurrent):
         cfg = self.config(op, in_types)
         x = in_types[0]
         T, B = (x.shape[1], x.shape[0]) if cfg.layout else (x.shape[0], x.shape[1])
-        return [TensorType(x.dtype, shape) for _, shape in workspace_shapes(cfg, T, B, True, bool(op.attrs.get("tape")))]
+        return [TensorType(x.dtype, shape) for _, shape in workspace_shapes(cfg, T, B, True, bool(op.attrs.get("tape")),
+                                                                             bool(op.attrs.get("skip_dx")))]
 
     def emit(self, k, op):
         cfg, x, ins, ws, lens_dtype = self._kernel_args(k, op, self.slots, grad=True)

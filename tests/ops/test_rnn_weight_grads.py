@@ -1,6 +1,7 @@
-"""dW and dR of RNN/LSTM accumulated inside the BPTT loop (kernels/rnn.py weight_grads_step): when
-every row runs every step, each step's rows of the gate gradients are packed once and
-``[x_t h_t-1]^T da_t`` is added to the accumulators of dW^T and dR^T.
+"""dW, dR and dB of RNN/LSTM accumulated inside the BPTT loop (kernels/rnn.py weight_grads_step):
+when every row runs every step, each step's rows of the gate gradients are packed once and
+``[x_t h_t-1 1]^T da_t`` is added to the accumulators of dW^T, dR^T and dB; without dX (``skip_dx``)
+the kernel then keeps only one step's gate gradients.
 
 Float64 central differences on shapes across the kernel's edges (batch 1, 3, 7, 9: row tiles and
 their remainder; hidden 13 and 33: partial gate panels; one time step; input wider than hidden;
@@ -14,8 +15,8 @@ import graphc
 from graphc import keras
 from graphc.ir import GraphBuilder
 from graphc.passes.autodiff import autodiff
-from harness import assert_close
-from test_grad_rnn import check, grad_inputs
+from harness import assert_close, check_grad
+from test_grad_rnn import N_OUT, check, grad_inputs
 
 CASES = [  # (cell, T, B, I, H, direction, layout)
     ("LSTM", 2, 9, 3, 13, "forward", 0),
@@ -33,6 +34,16 @@ def test_weight_grads_finite_differences(case):
     D = 2 if direction == "bidirectional" else 1
     ins = grad_inputs(cell, T, B, I, H, D, layout=layout, seed=T * 100 + B)
     check(cell, ins, dict(hidden_size=H, direction=direction, layout=layout))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(c) for c in CASES])
+def test_weight_grads_without_dx_finite_differences(case):
+    """No gradient to X: the grad op gets skip_dx=1 and its gate gradients hold one step (B x 4H)."""
+    cell, T, B, I, H, direction, layout = case
+    D = 2 if direction == "bidirectional" else 1
+    ins = grad_inputs(cell, T, B, I, H, D, layout=layout, seed=T * 10 + B)
+    wrt = [i for i, x in enumerate(ins) if x is not None and i not in (0, 4)]
+    check_grad(cell, ins, dict(hidden_size=H, direction=direction, layout=layout), wrt=wrt, n_out=N_OUT[cell])
 
 
 def _torch_lstm_grads(torch, x, W, R, Bv, h0, c0, ry, rh, rc):

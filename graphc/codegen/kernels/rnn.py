@@ -28,8 +28,9 @@ kernel records it into its extra ``tape`` output while it runs (the pre-activati
 re-runs the forward loop of a direction to record it into its workspace. Then it walks the steps
 backwards, accumulating the state gradients, and ends with one GEMM each for dX, dW and dR over
 all steps. When every row runs every step (``dh_fused``: RNN/LSTM without sequence_lens or masks)
-each step instead packs its rows of the gate gradients once and adds ``[x_t h_t-1]^T da_t`` to
-the accumulators of dW^T and dR^T (``gw``) with the packed product while they are in cache.
+each step instead packs its rows of the gate gradients once and adds ``[x_t h_t-1 1]^T da_t`` to
+the accumulators of dW^T, dR^T and dB (``gw``) with the packed product while they are in cache;
+without dX (``skip_dx``) the gate gradients then need one step's rows only.
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ from ..scalar import ScalarEmitter
 from .conv import opaque
 from .gemm import gemm_function
 from .rnn_acts import act_deriv, act_value
-from .rnn_config import X_STEP_ROWS, RnnConfig, dh_fused, keeps_activations, steps_from_x, tape_segments, tape_width
+from .rnn_config import (X_STEP_ROWS, RnnConfig, da_per_step, dh_fused, keeps_activations, steps_from_x,
+                         tape_segments, tape_width)
 from .rnn_step import XARGS, pack_function, padded, rec_function
 
 
@@ -78,6 +80,7 @@ class RecurrentKernel:
         # rows can be skipped (sequence_lens, mask): tape and gradient rows of skipped steps are zeroed first
         self.may_skip = cfg.has("sequence_lens") or cfg.has("mask")
         self.dh_fused = dh_fused(cfg, grad)
+        self.da_step = grad and da_per_step(cfg, "dX" not in outs)  # da holds one step's rows
 
     def use_tape(self, d):
         """Point the tape segments of direction d at the tape buffer (when there is one)."""
@@ -120,7 +123,8 @@ class RecurrentKernel:
             [("out", n, p) for n, p in sorted(self.outs.items())] + [("ws", n, p) for n, p in sorted(self.ws.items())]
         key = repr((tag, cfg.cell, cfg.hidden, cfg.input_size, cfg.directions, cfg.layout, cfg.clip,
                     cfg.linear_before_reset, cfg.input_forget, cfg.zero_output_for_mask, cfg.acts[d], cfg.reverse[d],
-                    self.grad, self.record, self.hr_fused, self.dh_fused, self.dtype, [(kind, n) for kind, n, _ in bufs]))
+                    self.grad, self.record, self.hr_fused, self.dh_fused, self.da_step, self.dtype,
+                    [(kind, n) for kind, n, _ in bufs]))
         name = f"gc_rnn_{tag}_{hashlib.sha1(key.encode()).hexdigest()[:16]}"
         n_int = 3 + len(ints)
         ftype = ir.FunctionType(ir.VoidType(), [I64] * n_int + [PTR] * len(bufs))
@@ -524,7 +528,7 @@ class RecurrentKernel:
         R_d = self.gep(self.ins["R"], const(d * GH * H))
         if self.dh_fused:
             self.pack_r(d, False, ws["rpb"])
-            self.fill(ws["gw"], const((I + H) * GH))
+            self.fill(ws["gw"], const((I + H + 1) * GH))
         with for_range(b, self.T, name="bstep") as back:
             step = b.sub(b.sub(self.T, const(1)), back)
             self.row_helper("bwd", d, lambda step_: self.backward_rows(d, step_), step)
@@ -532,7 +536,9 @@ class RecurrentKernel:
                 self.gru_reset_backward(d, step, R_d)
             if self.dh_fused:  # every row ran its cell (which consumed dh): dh = da[t] R
                 t = b.sub(b.sub(self.T, const(1)), step) if cfg.reverse[d] else step
-                if cfg.layout:
+                if self.da_step:
+                    da_t, lda = ws["da"], self.cGH
+                elif cfg.layout:
                     da_t, lda = self.gep(ws["da"], imul(b, t, GH)), imul(b, self.T, GH)
                 else:
                     da_t, lda = self.gep(ws["da"], imul(b, imul(b, t, self.B), GH)), self.cGH
@@ -548,12 +554,16 @@ class RecurrentKernel:
                            self.cI, const(1), o["dX"], self.cI, beta=1.0 if d else 0.0)
         dW_d = self.gep(o["dW"], const(d * GH * I))
         dR_d = self.gep(o["dR"], const(d * GH * H))
-        if self.dh_fused:  # gw = [dW^T; dR^T], accumulated by the time loop
+        if self.dh_fused:  # gw = [dW^T; dR^T; dB_W = dB_R], accumulated by the time loop
             for dst, n, r0 in ((dW_d, I, 0), (dR_d, H, I)):
                 with for_range(b, const(GH), name="wg") as g:
                     with for_range(b, const(n), name="wi") as i:
                         self.st(self.ld(ws["gw"], iadd(b, imul(b, iadd(b, const(r0), i), GH), g)), dst,
                                 iadd(b, imul(b, g, n), i))
+            with for_range(b, const(GH), name="bg") as g:
+                v = self.ld(ws["gw"], iadd(b, const((I + H) * GH), g))
+                for off in (2 * d * GH, 2 * d * GH + GH):
+                    self.st(v, o["dB"], iadd(b, const(off), g))
         elif "dwt" in ws:
             self.call_gemm(self.cI, self.cGH, self.TB, X, const(1), self.cI, ws["da"], self.cGH, const(1), ws["dwt"],
                            self.cGH)
@@ -570,13 +580,14 @@ class RecurrentKernel:
             self.call_gemm(self.cH, self.cH, self.TB, self.gep(drt, const(2 * H)), const(1), self.cGH, ws["trh"],
                            self.cH, const(1), self.gep(dR_d, const(2 * H * H)), self.cH)
         dB = o["dB"]
-        with for_range(b, const(2 * GH), name="zb") as g:
-            self.st(s.c(0.0), dB, iadd(b, const(2 * d * GH), g))
-        with for_range(b, self.TB, name="sb") as r:
-            for src, off in ((ws["da"], 2 * d * GH), (drt, 2 * d * GH + GH)):
-                with for_range(b, const(GH), name="sg") as g:
-                    idx = iadd(b, const(off), g)
-                    self.st(s.add(self.ld(dB, idx), self.ld(src, iadd(b, imul(b, r, GH), g))), dB, idx)
+        if not self.dh_fused:
+            with for_range(b, const(2 * GH), name="zb") as g:
+                self.st(s.c(0.0), dB, iadd(b, const(2 * d * GH), g))
+            with for_range(b, self.TB, name="sb") as r:
+                for src, off in ((ws["da"], 2 * d * GH), (drt, 2 * d * GH + GH)):
+                    with for_range(b, const(GH), name="sg") as g:
+                        idx = iadd(b, const(off), g)
+                        self.st(s.add(self.ld(dB, idx), self.ld(src, iadd(b, imul(b, r, GH), g))), dB, idx)
         for name, buf in (("dH0", "dh"), ("dC0", "dc")):
             if buf not in ws:
                 continue
@@ -586,17 +597,22 @@ class RecurrentKernel:
                     self.st(self.ld(ws[buf], iadd(b, imul(b, bb, H), j)), o[name], iadd(b, base, j))
 
     def weight_grads_step(self, t, da_t, lda):
-        """gw += [x_t h_t-1]^T da_t: da_t's B rows packed once into column panels (depth B), then two
-        register-tiled products (rows of gw: the I inputs, then the H states; A read transposed in
-        place). Every element sums its steps in time-loop order, its rows in order within a step."""
-        b, cfg, ws = self.b, self.cfg, self.ws
+        """gw += [x_t h_t-1 1]^T da_t (rows of gw: dW^T, dR^T, dB): da_t's B rows packed once into
+        column panels (depth B), the step's rows of x_t, h_t-1 and a 1 copied side by side (``xh``),
+        then one register-tiled product (one parallel region per step), A read transposed in place.
+        Every element sums its steps in time-loop order, its rows in order within a step."""
+        b, cfg, ws, s = self.b, self.cfg, self.ws, self.s
         H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
         b.call(self.pack, [da_t, lda, const(1), self.B, self.cGH, ws["dap"]])
-        r0 = self.row(t, const(0))
-        for src, n, cn, c0 in ((self.ins["X"], I, self.cI, 0), (ws["thp"], H, self.cH, I * GH)):
-            a_t = self.gep(src, imul(b, r0, n))
-            lda_t = imul(b, self.T, n) if cfg.layout else cn  # rows of one step: T rows apart in layout 1
-            self.call_rec_t(cn, self.cGH, self.B, a_t, lda_t, ws["dap"], self.gep(ws["gw"], const(c0)), self.cGH)
+        n = I + H + 1
+        with for_range(b, self.B, name="xhb") as bb:
+            row, dst = self.row(t, bb), imul(b, bb, n)
+            for src, w, c0 in ((self.ins["X"], I, 0), (ws["thp"], H, I)):
+                with for_range(b, const(w), name="xhi") as i:
+                    self.st(self.ld(src, iadd(b, imul(b, row, w), i)), ws["xh"], iadd(b, dst, iadd(b, const(c0), i)))
+            self.st(s.c(1.0), ws["xh"], iadd(b, dst, const(I + H)))
+        self.call_rec_t(opaque(b, const(n)), self.cGH, self.B, ws["xh"], opaque(b, const(n)), ws["dap"], ws["gw"],
+                        self.cGH)
 
     def call_rec_t(self, M, N, K, A, lda, P, C, ldc):
         """C += A^T P (A: K rows of M, row stride lda, read in place) with P packed by pack_function."""
@@ -695,9 +711,11 @@ class RecurrentKernel:
         def a(g):
             return self.ld(ws["xw"], iadd(b, xrow, iadd(b, const(g * H), j)))
 
+        darow = imul(b, bb, GH) if self.da_step else xrow
+
         def put(g, v, rec=None):
             col = iadd(b, const(g * H), j)
-            self.st(v, ws["da"], iadd(b, xrow, col))
+            self.st(v, ws["da"], iadd(b, darow, col))
             if not self.dh_fused:
                 self.st(v if rec is None else rec, ws["drs"], iadd(b, imul(b, bb, GH), col))
 

@@ -106,10 +106,18 @@ def dh_fused(cfg: RnnConfig, grad=True):
         and not cfg.has("recurrent_mask")
 
 
-def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
+def da_per_step(cfg: RnnConfig, skip_dx):
+    """Whether BPTT keeps the gate gradients of one step only (``da`` is B x GH): with ``dh_fused``
+    every product that reads them (dh, dW, dR, dB) runs inside the time loop, and with ``skip_dx``
+    no dX GEMM reads all steps' rows at the end."""
+    return dh_fused(cfg) and bool(skip_dx)
+
+
+def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False, skip_dx=False):
     """Ordered (name, shape) of the kernel's scratch buffers (T and B may be symbols). With ``tape``
     the tape is an output (forward) or input (backward) instead, and the backward kernel, which
-    then does not re-run the forward loop, needs none of the forward's buffers."""
+    then does not re-run the forward loop, needs none of the forward's buffers. ``skip_dx``: the
+    backward kernel writes no dX (see :func:`da_per_step`)."""
     H, GH = cfg.hidden, cfg.gh
     ws = []
     if not (grad and tape):
@@ -128,9 +136,11 @@ def workspace_shapes(cfg: RnnConfig, T, B, grad=False, tape=False):
     if grad:
         if not tape:
             ws += [(n, (T, B, w)) for n, w in tape_segments(cfg) if n != "xw"]
-        ws += [("da", (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)), ("dhm", (B, H))]
-        if dh_fused(cfg):  # da R per step; [x_t h_t-1]^T da_t accumulated per step from da_t's panels
-            ws += [("rpb", (packed_size(GH, H),)), ("dap", (B, padded(GH))), ("gw", ((cfg.input_size + H) * GH,))]
+        ws += [("da", (B, GH) if da_per_step(cfg, skip_dx) else (T, B, GH)), ("dh", (B, H)), ("drs", (B, GH)),
+               ("dhm", (B, H))]
+        if dh_fused(cfg):  # da R per step; [x_t h_t-1 1]^T da_t accumulated per step from da_t's panels
+            ws += [("rpb", (packed_size(GH, H),)), ("dap", (B, padded(GH))), ("gw", ((cfg.input_size + H + 1) * GH,)),
+                   ("xh", (B, cfg.input_size + H + 1))]
         if separate_drt(cfg):
             ws.append(("drt", (T, B, GH)))
         if cfg.input_size < GH and not dh_fused(cfg):  # dW^T = X^T da: the GEMM's wide side is then GH

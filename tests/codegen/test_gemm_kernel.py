@@ -137,6 +137,20 @@ def test_a_row_does_not_depend_on_the_other_rows():
     np.testing.assert_array_equal(C3[2], C1[0])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("M,N,K", [(257, 10, 31), (64, 45, 300), (13, 517, 1100), (256, 64, 784)])
+def test_a_read_in_place_or_packed_gives_the_same_bits(dtype, M, N, K):
+    """A with contiguous depth is read in place, a transposed A is packed first: every element is the
+    same FMA chain over the depth either way (also narrow products, edge tiles and several depth blocks)."""
+    rng = np.random.default_rng(M + N + K)
+    A, B = rng.standard_normal((M, K)).astype(dtype), rng.standard_normal((K, N)).astype(dtype)
+    in_place, packed = np.zeros((M, N), dtype), np.zeros((M, N), dtype)
+    call_gemm(gemm(dtype), A, B, in_place)
+    call_gemm(gemm(dtype), np.ascontiguousarray(A.T), B, packed, ta=True)
+    np.testing.assert_array_equal(in_place, packed)
+    np.testing.assert_allclose(in_place, A.astype(np.float64) @ B, **{k: v * np.sqrt(K) for k, v in TOL[dtype].items()})
+
+
 # the MNIST MLP benchmark (784-512-10, batch 256): forward, dW = X^T dY, dX = dY W^T, and the head
 BENCH = [(256, 512, 784, False, False), (784, 512, 256, True, False), (256, 784, 512, False, True),
          (256, 10, 512, False, False), (512, 10, 256, True, False), (256, 512, 10, False, True)]

@@ -109,3 +109,35 @@ def dot(b, idxs, strides):
     for i, s in zip(idxs, strides):
         off = iadd(b, off, imul(b, i, s))
     return off
+
+
+def phi_loop(b, n, step, accs, body, name):
+    """``for k in range(0, n, step): accs = body(k, accs)`` with the carried values (accumulators,
+    pointers) as phis; returns the final values (the initial ones when ``n <= 0``). ``body`` must not
+    branch. For explicit vector kernels whose accumulators must stay in registers."""
+    pre = b.block
+    fn = pre.function
+    loop = fn.append_basic_block(f"{name}.loop")
+    done = fn.append_basic_block(f"{name}.done")
+    b.cbranch(b.icmp_signed(">", n, const(0)), loop, done)
+    b.position_at_end(loop)
+    k = b.phi(const(0).type, name=name)
+    k.add_incoming(const(0), pre)
+    phis = [b.phi(a.type) for a in accs]
+    for p, a in zip(phis, accs):
+        p.add_incoming(a, pre)
+    new = body(k, phis)
+    nxt = b.add(k, const(step))
+    end = b.block
+    k.add_incoming(nxt, end)
+    for p, v in zip(phis, new):
+        p.add_incoming(v, end)
+    b.cbranch(b.icmp_signed("<", nxt, n), loop, done)
+    b.position_at_end(done)
+    outs = []
+    for a, v in zip(accs, new):
+        o = b.phi(a.type)
+        o.add_incoming(a, pre)
+        o.add_incoming(v, end)
+        outs.append(o)
+    return outs

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from llvmlite import ir
 
 from ..kernel import PTR
-from ..loops import I32, I64, ceil_div, const, for_range, imin
+from ..loops import I32, I64, ceil_div, const, for_range, imin, phi_loop
 from ..scalar import lltype
 from .. import threads
 from .conv import opaque
@@ -374,35 +374,6 @@ def _micro_function(module, dtype, bl, narrow=False, direct=False):
                      "noinline")
 
 
-def _phi_loop(b, n, carried, body, name):
-    """``for i in range(n)`` (``n`` >= 0) with ``carried`` values threaded through phis: ``body(i, values)``
-    returns the next values (in the same block it starts in); returns the final values."""
-    fn = b.function
-    pre = b.block
-    loop, after = fn.append_basic_block(name), fn.append_basic_block(f"{name}.end")
-    b.cbranch(b.icmp_signed(">", n, const(0)), loop, after)
-    b.position_at_end(loop)
-    i = b.phi(I64, name=f"{name}.i")
-    vals = [b.phi(x.type) for x in carried]
-    nxt = body(i, vals)
-    i_next = b.add(i, const(1))
-    end = b.block
-    i.add_incoming(const(0), pre)
-    i.add_incoming(i_next, end)
-    for ph, x0, x1 in zip(vals, carried, nxt):
-        ph.add_incoming(x0, pre)
-        ph.add_incoming(x1, end)
-    b.cbranch(b.icmp_signed("<", i_next, n), loop, after)
-    b.position_at_end(after)
-    out = []
-    for x0, x1 in zip(carried, nxt):
-        ph = b.phi(x0.type)
-        ph.add_incoming(x0, pre)
-        ph.add_incoming(x1, end)
-        out.append(ph)
-    return out
-
-
 def _build_micro(fn, ty, bl, nv, direct=False):
     """The tile's first ``nv`` vectors of columns (the packed panels stay NR wide)."""
     kc, ap, bp, c, ldc, mr, nr, alpha, beta, load, rsa = fn.args
@@ -411,7 +382,6 @@ def _build_micro(fn, ty, bl, nv, direct=False):
     MR, NR, W, KU = bl.mr, bl.nr, bl.w, bl.ku
     b = ir.IRBuilder(fn.append_basic_block("entry"))
     v = _V(b, ty, W)
-    zero = ir.Constant(v.vt, [0.0] * W)
     # C's valid part as masks (full tiles have all lanes set: one code path, and masked-off lanes are never
     # read or written); rows past mr point at row mr - 1 with an empty mask
     last = b.sub(mr, const(1))
@@ -428,11 +398,10 @@ def _build_micro(fn, ty, bl, nv, direct=False):
         """A[r, k + u]: in place, or at the packed panel's step ``u`` (``pa`` = step k's column)."""
         return b.load(v.at(rows[r], b.add(k, const(u))) if direct else v.at(pa, const(u * MR + r)), typ=ty)
 
-    def steps(i, vals, units):
-        """``units`` depth steps from step ``i * units`` (``vals`` = B's and packed A's pointers, then the
+    def steps(k, vals, units):
+        """``units`` depth steps from step ``k`` (``vals`` = B's and packed A's pointers, then the
         accumulators)."""
         pb, pa, cur = vals[0], vals[1], list(vals[2:])
-        k = b.mul(i, const(units))
         for u in range(units):
             # B panels are only element-aligned when prepacked into a caller's buffer (GemmPackedB)
             bvec = [v.load(pb, const(u * NR + j * W)) for j in range(nv)]
@@ -444,7 +413,7 @@ def _build_micro(fn, ty, bl, nv, direct=False):
 
     # a packed A's depth is padded to the unroll; in place, A's depth is read one step at a time
     units = 1 if direct else KU
-    vals = _phi_loop(b, ceil_div(b, kc, units), [bp, ap] + accs, lambda i, xs: steps(i, xs, units), "k")
+    vals = phi_loop(b, kc, units, [bp, ap] + accs, lambda k, xs: steps(k, xs, units), "k")
     cur = [vals[2 + r * nv:2 + (r + 1) * nv] for r in range(MR)]
 
     reading = v.splat_i1(b.fcmp_ordered("!=", beta, ir.Constant(ty, 0.0)))

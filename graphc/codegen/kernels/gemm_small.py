@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from llvmlite import ir
 
-from ..loops import I32, const, for_range, imin
+from ..loops import I32, const, for_range, imin, phi_loop
 from ..scalar import lltype
 from .gemm import _V, _alloca, _gemm_ep_type, _internal, _scalar_fma, call_epilogue
 
@@ -49,35 +49,6 @@ def _acc_budget(bl):
     return 16 if bl.mr >= 8 else 8
 
 
-def _loop(b, n, step, accs, body, name):
-    """``for k in range(0, n, step): accs = body(k, accs)`` with the accumulators as phis; returns
-    the final accumulators (the initial ones when ``n <= 0``). ``body`` must not branch."""
-    pre = b.block
-    fn = pre.function
-    loop = fn.append_basic_block(f"{name}.loop")
-    done = fn.append_basic_block(f"{name}.done")
-    b.cbranch(b.icmp_signed(">", n, const(0)), loop, done)
-    b.position_at_end(loop)
-    k = b.phi(const(0).type, name=name)
-    k.add_incoming(const(0), pre)
-    phis = [b.phi(a.type) for a in accs]
-    for p, a in zip(phis, accs):
-        p.add_incoming(a, pre)
-    new = body(k, phis)
-    nxt = b.add(k, const(step))
-    end = b.block
-    k.add_incoming(nxt, end)
-    for p, v in zip(phis, new):
-        p.add_incoming(v, end)
-    b.cbranch(b.icmp_signed("<", nxt, n), loop, done)
-    b.position_at_end(done)
-    outs = []
-    for a, v in zip(accs, new):
-        o = b.phi(a.type)
-        o.add_incoming(a, pre)
-        o.add_incoming(v, end)
-        outs.append(o)
-    return outs
 
 
 def _row_groups(b, M, emit, rows):
@@ -165,7 +136,7 @@ def _build(fn, ty, bl, prepacked):
                 a = v.splat(load_s(A, b.add(arows[i], b.mul(k, csa))))
                 out += [v.fma(a, bv[jb], accs[i * nvec + jb]) for jb in range(nvec)]
             return out
-        accs = _loop(b, K, 1, [zero_v] * (r * nvec), step, "rk")
+        accs = phi_loop(b, K, 1, [zero_v] * (r * nvec), step, "rk")
         for i, ri in stored_rows(i0, r):
             crow = b.add(b.mul(ri, ldc), j0)
             for jb in range(nvec):
@@ -182,7 +153,7 @@ def _build(fn, ty, bl, prepacked):
         def step(k, accs):
             x = load_s(B, b.add(b.mul(k, rsb), j))
             return [b.call(fma, [load_s(A, b.add(arows[i], b.mul(k, csa))), x, accs[i]]) for i in range(r)]
-        accs = _loop(b, K, 1, [zero_s] * r, step, "rs")
+        accs = phi_loop(b, K, 1, [zero_s] * r, step, "rs")
         for i, ri in stored_rows(i0, r):
             store_scalar(accs[i], b.add(b.mul(ri, ldc), j))
 
@@ -223,7 +194,7 @@ def _build(fn, ty, bl, prepacked):
             av = [v.load(A, b.add(arows[i], k)) for i in range(r)]
             bv = [v.load(B, b.add(bcols[c], k)) for c in range(ncol)]
             return [v.fma(av[i], bv[c], accs[i * ncol + c]) for i in range(r) for c in range(ncol)]
-        accs = _loop(b, kvec, W, [zero_v] * (r * ncol), step, "dk")
+        accs = phi_loop(b, kvec, W, [zero_v] * (r * ncol), step, "dk")
         sums = [hsum(a) for a in accs]
         tail = b.sub(K, kvec)
 
@@ -231,7 +202,7 @@ def _build(fn, ty, bl, prepacked):
             k = b.add(kvec, kk)
             return [b.call(fma, [load_s(A, b.add(arows[i], k)), load_s(B, b.add(bcols[c], k)), s[i * ncol + c]])
                     for i in range(r) for c in range(ncol)]
-        sums = _loop(b, tail, 1, sums, rest, "dt")
+        sums = phi_loop(b, tail, 1, sums, rest, "dt")
         for i in range(r):
             crow = b.mul(b.add(i0, const(i)), ldc)
             for c in range(ncol):
@@ -253,7 +224,7 @@ def _build(fn, ty, bl, prepacked):
                     x = load_s(A, b.add(b.mul(i, rsa), b.mul(k, csa)))
                     y = load_s(B, b.add(b.mul(j, csb), b.mul(k, rsb)))
                     return [b.call(fma, [x, y, s[0]])]
-                acc, = _loop(b, K, 1, [zero_s], step, "sk")
+                acc, = phi_loop(b, K, 1, [zero_s], step, "sk")
                 store_scalar(acc, b.add(b.mul(i, ldc), j))
 
     one = const(1)

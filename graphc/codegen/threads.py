@@ -30,6 +30,9 @@ from .loops import I32, I64, ceil_div, const, imin
 
 PARALLEL = "gc_parallel"
 NUM_THREADS = "gc_num_threads"
+# a product (GEMM, convolution, recurrent step) is split across threads only from this many multiply-adds:
+# a parallel region costs microseconds
+PARALLEL_MACS = 1 << 18
 
 
 @functools.cache

@@ -148,7 +148,7 @@ class DirectConv(OpDef):
 
 
 # elementwise ops whose ``scalar`` emitter is plain arithmetic, comparisons and selects with Python
-# numbers: they run on vectors as well (codegen/kernels/conv_direct.VectorEmitter)
+# numbers: they run on vectors as well (codegen/kernels/norm.VectorEmitter)
 REGISTER_EPILOGUE_OPS = frozenset({"Relu", "LeakyRelu", "Add", "Sub", "Mul", "Max", "Min", "Neg", "Identity"})
 
 

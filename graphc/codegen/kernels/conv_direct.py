@@ -39,9 +39,7 @@ from ..loops import I32, I64, ceil_div, const, for_range, imin
 from ..scalar import ScalarEmitter, lltype
 from .conv import opaque
 from .gemm import blocking, vector_bits
-
-# a kernel runs its tiles on several threads only above this many multiply-adds
-PARALLEL_MACS = 1 << 18
+from .norm import VectorEmitter
 
 
 def tile_rows(pool_size: int, dtype: str = "float32", bits: int | None = None) -> int:
@@ -66,20 +64,6 @@ def tap_offsets(geo, c):
     """Input offset of every depth step k = (ky, kx, channel), Wk's row order."""
     (H, W), (kh, kw), (dh, dw) = geo.inp, geo.kernel, geo.dilations
     return [ch * H * W + ky * dh * W + kx * dw for ky in range(kh) for kx in range(kw) for ch in range(c)]
-
-
-class VectorEmitter(ScalarEmitter):
-    """The ScalarEmitter's arithmetic on ``<W x float>`` values (constants splat): enough for the
-    elementwise ops whose ``scalar`` uses only add/sub/mul/cmp/select/max/min with Python numbers
-    (``graphc.ops.conv_direct.REGISTER_EPILOGUE_OPS``), so a fused epilogue runs on the tile's
-    registers."""
-
-    def __init__(self, b, dtype, w):
-        super().__init__(b, dtype)
-        self.ty = ir.VectorType(lltype(dtype), w)
-
-    def c(self, v):
-        return ir.Constant(self.ty, [float(v)] * self.ty.count)
 
 
 class _Emitter:
@@ -382,13 +366,13 @@ def emit_direct_conv(k, geo, c, m, pool, dtype, X, Wk, B, Y, epilogue=None, vect
 
 def run_ranges(k, body, dptr, total, unit, macs, per_thread=4):
     """Run ``body(dptr, lo, hi)`` over ``[0, total)``: on the calling thread, or, with threads enabled,
-    at least ``PARALLEL_MACS`` multiply-adds and two units of work, on chunks of whole ``unit``s (about
+    at least ``threads.PARALLEL_MACS`` multiply-adds and two units of work, on chunks of whole ``unit``s (about
     ``per_thread`` per thread) claimed by GOMP workers with an atomic counter. ``body`` clamps ``hi``."""
     b = k.b
     tiles = ceil_div(b, total, unit)
     par, nt = threads.thread_globals(b)
     ok = b.and_(b.icmp_unsigned("!=", par, ir.Constant(PTR, None)), b.icmp_signed(">", nt, const(1)))
-    ok = b.and_(ok, b.icmp_signed(">=", macs, const(PARALLEL_MACS)))
+    ok = b.and_(ok, b.icmp_signed(">=", macs, const(threads.PARALLEL_MACS)))
     ok = b.and_(ok, b.icmp_signed(">=", tiles, const(2)))
     with b.if_else(ok) as (parallel, serial):
         with parallel:

@@ -54,8 +54,6 @@ from .conv import opaque
 SMALL_MACS = 4096
 # fewer rows than this: the direct path (packing B would cost more than it saves)
 FEW_ROWS = 4
-# a product is split across threads only above this many multiply-adds (dispatch costs microseconds)
-PARALLEL_MACS = 1 << 18
 
 
 @dataclass(frozen=True)
@@ -538,10 +536,10 @@ def _build_public(fn, dtype, bl, prepacked=False):
     with b.if_then(tiny):
         from .gemm_small import direct_function  # it builds on this module's helpers
         direct = direct_function(module, dtype, bl, prepacked)
-        threads.emit_parallel_split(b, direct, args, 1, bl.nr, PARALLEL_MACS)
+        threads.emit_parallel_split(b, direct, args, 1, bl.nr, threads.PARALLEL_MACS)
         b.call(direct, args)
         b.ret_void()
     serial = _serial_function(module, dtype, bl, prepacked)
-    threads.emit_parallel_split(b, serial, args, bl.mr, bl.nr, PARALLEL_MACS)
+    threads.emit_parallel_split(b, serial, args, bl.mr, bl.nr, threads.PARALLEL_MACS)
     b.call(serial, args)
     b.ret_void()

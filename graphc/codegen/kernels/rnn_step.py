@@ -23,8 +23,6 @@ from ..scalar import lltype
 from .. import threads
 from .gemm import vector_bits
 
-# a product is split across threads only above this many multiply-adds (a parallel region costs microseconds)
-PARALLEL_MACS = 1 << 18
 PANEL_BYTES = 128
 DEPTH_UNROLL = 4  # depth steps per transposing pack block
 
@@ -158,7 +156,7 @@ def rec_function(module, dtype: str, with_x=False, bits: int | None = None):
     fn.linkage = "internal"
     fn.attributes.add("nounwind")
     b = ir.IRBuilder(fn.append_basic_block("entry"))
-    threads.emit_parallel_split(b, serial, list(fn.args), mr, NP, PARALLEL_MACS)
+    threads.emit_parallel_split(b, serial, list(fn.args), mr, NP, threads.PARALLEL_MACS)
     b.call(serial, list(fn.args))
     b.ret_void()
     return fn

@@ -65,23 +65,26 @@ def test_packed_size_covers_both_dtypes():
             assert packed_size(K, N) >= -(-N // np_) * np_ * K
 
 
-def _train(threads, monkeypatch):
+def train_lstm(threads, monkeypatch, seed, steps_inputs, units, lr):
+    """Weights and predictions of LSTM(units) -> Dense(1) after two SGD steps on a batch of 64 sequences
+    of shape ``steps_inputs``, with GRAPHC_NUM_THREADS = ``threads`` (also tests/ops/test_rnn_weight_grads.py)."""
     monkeypatch.setenv("GRAPHC_NUM_THREADS", str(threads))
     keras.backend.clear_session()
-    keras.utils.set_random_seed(3)
-    # batch 64, 32 units: h R^T and da R are 64 x 128 x 32 and 64 x 32 x 128, both split across threads
-    m = keras.Sequential([keras.Input((5, 3)), keras.layers.LSTM(32), keras.layers.Dense(1)])
-    m.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    keras.utils.set_random_seed(seed)
+    m = keras.Sequential([keras.Input(steps_inputs), keras.layers.LSTM(units), keras.layers.Dense(1)])
+    m.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
     rng = np.random.default_rng(2)
-    x, y = rng.standard_normal((64, 5, 3)).astype(np.float32), rng.standard_normal((64, 1)).astype(np.float32)
+    x = rng.standard_normal((64,) + steps_inputs).astype(np.float32)
+    y = rng.standard_normal((64, 1)).astype(np.float32)
     m.train_on_batch(x, y)
     m.train_on_batch(x, y)
     return m.get_weights(), m.predict(x, batch_size=64, verbose=0)
 
 
 def test_packed_step_identical_on_1_and_2_threads(monkeypatch):
-    w1, p1 = _train(1, monkeypatch)
-    w2, p2 = _train(2, monkeypatch)
+    # batch 64, 32 units: h R^T and da R are 64 x 128 x 32 and 64 x 32 x 128, both split across threads
+    w1, p1 = train_lstm(1, monkeypatch, 3, (5, 3), 32, 0.5)
+    w2, p2 = train_lstm(2, monkeypatch, 3, (5, 3), 32, 0.5)
     assert np.array_equal(p1, p2)
     for a, b in zip(w1, w2):
         assert np.array_equal(a, b)

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import graphc
-from graphc import keras
 from graphc.ir import GraphBuilder
 from graphc.passes.autodiff import autodiff
 from harness import assert_close, check_grad
 from test_grad_rnn import N_OUT, check, grad_inputs
+from test_rnn_packed_step import train_lstm
 
 CASES = [  # (cell, T, B, I, H, direction, layout)
     ("LSTM", 2, 9, 3, 13, "forward", 0),
@@ -90,20 +90,9 @@ def test_weight_grads_float32_against_torch():
         assert_close(g, w, rtol=2e-4, atol=2e-4 * float(np.abs(w).max()), what=name)
 
 
-def _train(threads, monkeypatch):
-    monkeypatch.setenv("GRAPHC_NUM_THREADS", str(threads))
-    keras.backend.clear_session()
-    keras.utils.set_random_seed(5)
-    # batch 64, 64 units, 16 inputs: da R and h_t-1^T da_t (64 x 256 x 64 multiply-adds) split across threads
-    m = keras.Sequential([keras.Input((4, 16)), keras.layers.LSTM(64), keras.layers.Dense(1)])
-    m.compile(optimizer=keras.optimizers.SGD(0.1), loss="mse")
-    rng = np.random.default_rng(2)
-    x, y = rng.standard_normal((64, 4, 16)).astype(np.float32), rng.standard_normal((64, 1)).astype(np.float32)
-    m.train_on_batch(x, y)
-    m.train_on_batch(x, y)
-    return m.get_weights()
-
-
 def test_weight_grads_identical_on_1_and_2_threads(monkeypatch):
-    for a, b in zip(_train(1, monkeypatch), _train(2, monkeypatch)):
+    # batch 64, 64 units, 16 inputs: da R and h_t-1^T da_t (64 x 256 x 64 multiply-adds) split across threads
+    w1, _ = train_lstm(1, monkeypatch, 5, (4, 16), 64, 0.1)
+    w2, _ = train_lstm(2, monkeypatch, 5, (4, 16), 64, 0.1)
+    for a, b in zip(w1, w2):
         assert np.array_equal(a, b)

@@ -35,7 +35,7 @@ from llvmlite import ir
 
 from .. import threads
 from ..kernel import PTR
-from ..loops import I32, I64, ceil_div, const, for_range, imin
+from ..loops import I32, I64, ceil_div, const, for_range, imin, phi_loop
 from ..scalar import ScalarEmitter, lltype
 from .conv import opaque
 from .gemm import blocking, vector_bits
@@ -152,38 +152,32 @@ class _Emitter:
                     lanes = [self.w] * (rest // self.w) + ([rest % self.w] if rest % self.w else [])
                     self.block(Wk, B, Y, const(full_blocks * self.nr), lanes, bases, tap_g)
 
+    def fma_tile(self, n, mr, lanes, bases, operands, name):
+        """``mr`` x ``len(lanes)`` vector accumulators of ``sum_k splat(bases[t][off_k]) * bvec_k[v]`` over
+        ``k < n`` in registers (phis), where ``operands(k)`` gives ``(off_k, bvec_k)``: one shared register
+        tile loop for the forward taps and the weight gradient's positions."""
+        b, nv = self.b, len(lanes)
+        fma_name = f"llvm.fma.v{self.w}{self.s.intrinsic_suffix()}"
+        fma = b.module.globals.get(fma_name) or ir.Function(b.module, ir.FunctionType(self.vt, [self.vt] * 3), fma_name)
+
+        def body(k, flat):
+            off, bv = operands(k)
+            out = []
+            for t in range(mr):
+                a = self.splat(b.load(self.at(bases[t], off), typ=self.ty))
+                out += [b.call(fma, [a, bv[v], flat[t * nv + v]]) for v in range(nv)]
+            return out
+        flat = phi_loop(b, n, 1, [ir.Constant(self.vt, [0.0] * self.w)] * (mr * nv), body, name)
+        return [flat[t * nv:(t + 1) * nv] for t in range(mr)]
+
     def block(self, Wk, B, Y, c0, lanes, bases, tap_g):
         """One tile (``cur_mr`` rows) x one block of output channels [c0, c0 + sum(lanes))."""
         b, w, nv, mr = self.b, self.w, len(lanes), self.cur_mr
-        fma_name = f"llvm.fma.v{w}{self.s.intrinsic_suffix()}"
-        module = b.module
-        fma = module.globals.get(fma_name) or ir.Function(module, ir.FunctionType(self.vt, [self.vt] * 3), fma_name)
-        zero = ir.Constant(self.vt, [0.0] * w)
-        pre = b.block
-        loop = b.function.append_basic_block("kloop")
-        done = b.function.append_basic_block("kdone")
-        b.branch(loop)
-        b.position_at_end(loop)
-        kk = b.phi(I64, name="k")
-        kk.add_incoming(const(0), pre)
-        accs = [[b.phi(self.vt, name=f"acc{t}_{v}") for v in range(nv)] for t in range(mr)]
-        for row in accs:
-            for a in row:
-                a.add_incoming(zero, pre)
-        off = self.tab(tap_g, kk)
-        wrow = b.add(b.mul(kk, const(self.m)), c0)
-        bv = [self.load_vec(Wk, b.add(wrow, const(v * w)), lanes[v]) for v in range(nv)]
-        cur = []
-        for t in range(mr):
-            a = self.splat(b.load(self.at(bases[t], off), typ=self.ty))
-            cur.append([b.call(fma, [a, bv[v], accs[t][v]]) for v in range(nv)])
-        k_next = b.add(kk, const(1))
-        kk.add_incoming(k_next, loop)
-        for t in range(mr):
-            for v in range(nv):
-                accs[t][v].add_incoming(cur[t][v], loop)
-        b.cbranch(b.icmp_signed("<", k_next, const(len(self.taps))), loop, done)
-        b.position_at_end(done)
+
+        def tap(kk):
+            wrow = b.add(b.mul(kk, const(self.m)), c0)
+            return self.tab(tap_g, kk), [self.load_vec(Wk, b.add(wrow, const(v * w)), lanes[v]) for v in range(nv)]
+        cur = self.fma_tile(const(len(self.taps)), mr, lanes, bases, tap, "k")
         bias = [self.load_vec(B, b.add(c0, const(v * w)), lanes[v]) for v in range(nv)] if B is not None else None
         if self.vector_ep:  # the epilogue's per-channel and scalar inputs, as vectors
             from ...ops.registry import get

@@ -111,35 +111,11 @@ class _GradWeight(_Emitter):
     def block(self, yc, dWk, r0, mr, c0, lanes, bases, depth, pos_g):
         """``mr`` taps from ``r0`` x channels [c0, c0 + sum(lanes)): dWk rows += this chunk's sums."""
         b, w, nv = self.b, self.w, len(lanes)
-        fma_name = f"llvm.fma.v{w}{self.s.intrinsic_suffix()}"
-        module = b.module
-        fma = module.globals.get(fma_name) or ir.Function(module, ir.FunctionType(self.vt, [self.vt] * 3), fma_name)
-        zero = ir.Constant(self.vt, [0.0] * w)
-        pre = b.block
-        loop = b.function.append_basic_block("dloop")
-        done = b.function.append_basic_block("ddone")
-        b.branch(loop)  # depth >= 1: a chunk holds at least one image of at least one position
-        b.position_at_end(loop)
-        d = b.phi(I64, name="d")
-        d.add_incoming(const(0), pre)
-        accs = [[b.phi(self.vt, name=f"acc{t}_{v}") for v in range(nv)] for t in range(mr)]
-        for row in accs:
-            for a in row:
-                a.add_incoming(zero, pre)
-        off = self.tab(pos_g, d)
-        yrow = b.add(b.mul(d, const(self.m)), c0)
-        bv = [self.load_vec(yc, b.add(yrow, const(v * w)), lanes[v]) for v in range(nv)]
-        cur = []
-        for t in range(mr):
-            a = self.splat(b.load(self.at(bases[t], off), typ=self.ty))
-            cur.append([b.call(fma, [a, bv[v], accs[t][v]]) for v in range(nv)])
-        d_next = b.add(d, const(1))
-        d.add_incoming(d_next, loop)
-        for t in range(mr):
-            for v in range(nv):
-                accs[t][v].add_incoming(cur[t][v], loop)
-        b.cbranch(b.icmp_signed("<", d_next, depth), loop, done)
-        b.position_at_end(done)
+
+        def position(d):  # depth >= 1: a chunk holds at least one image of at least one position
+            yrow = b.add(b.mul(d, const(self.m)), c0)
+            return self.tab(pos_g, d), [self.load_vec(yc, b.add(yrow, const(v * w)), lanes[v]) for v in range(nv)]
+        cur = self.fma_tile(depth, mr, lanes, bases, position, "d")
         for t in range(mr):
             row = b.add(b.mul(b.add(r0, const(t)), const(self.m)), c0)
             for v in range(nv):

@@ -46,6 +46,11 @@ def train_rate(run_epoch, n_samples: int, quick: bool) -> dict:
             "train_epoch_cpu_s": cpu, "train_samples_per_cpu_s": n_samples / statistics.median(cpu)}
 
 
+# GEMM reference shapes: the median of this many calls (20 took 16 ms at 256x784x512, so one stall of the
+# other vCPU could drag a 2-thread median down tenfold)
+GEMM_CALLS = 100
+
+
 def median_time(fn, calls: int, warmup: int = 5) -> float:
     for _ in range(warmup):
         fn()
@@ -57,15 +62,23 @@ def median_time(fn, calls: int, warmup: int = 5) -> float:
     return statistics.median(ts)
 
 
-def infer_rate(predict_batch, x: np.ndarray, batch: int, quick: bool) -> float:
-    """Samples/s of inference over ``x`` in batches of ``batch`` (median over repetitions)."""
+def infer_rate(predict_batch, x: np.ndarray, batch: int, quick: bool, seconds: float = 2.0) -> float:
+    """Samples/s of inference over ``x`` in batches of ``batch``: the median sweep over all of ``x``, repeated
+    for about ``seconds`` (at least 5 sweeps) after a warm-up sweep. Five sweeps of the MLPs took 70 ms,
+    so one scheduler hiccup moved the figure by several percent between otherwise identical runs."""
     n = len(x) - len(x) % batch
     chunks = [x[i:i + batch] for i in range(0, n, batch)]
 
     def sweep():
         for c in chunks:
             predict_batch(c)
-    return n / median_time(sweep, 1 if quick else 5, warmup=1)
+    if quick:
+        return n / median_time(sweep, 1, warmup=1)
+    sweep()
+    t = time.perf_counter()
+    sweep()
+    reps = max(5, min(500, int(seconds / max(time.perf_counter() - t, 1e-6))))
+    return n / median_time(sweep, reps, warmup=0)
 
 
 def measure_inference(out: dict, name: str, predict, x: np.ndarray, batch: int, quick: bool):

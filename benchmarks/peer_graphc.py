@@ -15,7 +15,8 @@ import time
 
 import numpy as np
 
-from common import MARK, emit, gflops, latency_calls, measure_inference, median_time, parse_args, train_rate
+from common import (GEMM_CALLS, MARK, emit, gflops, latency_calls, measure_inference, median_time, parse_args,
+                    train_rate)
 from workloads import GEMM_SHAPES, INFER_BATCH, data, keras_model, spec, train_flops_per_sample
 
 
@@ -107,7 +108,7 @@ def gemm(args):
         exe = graphc.compile(gb.g)
         av = rng.standard_normal((mm, k), dtype=np.float32)
         np.testing.assert_allclose(exe.run([av])[0], av @ gb.g.value(w).data, rtol=2e-3, atol=2e-3)
-        t = median_time(lambda: exe.run([av]), 3 if args.quick else 20, warmup=2)
+        t = median_time(lambda: exe.run([av]), 3 if args.quick else GEMM_CALLS, warmup=2)
         out[f"gemm_{mm}x{k}x{n}_gflops"] = gflops(2.0 * mm * k * n, t)
     return out
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from common import emit, gflops, median_time, parse_args
+from common import GEMM_CALLS, emit, gflops, median_time, parse_args
 from workloads import GEMM_SHAPES
 
 
@@ -19,7 +19,7 @@ def main():
             a = rng.standard_normal((m, k), dtype=np.float32)
             b = rng.standard_normal((k, n), dtype=np.float32)
             c = np.empty((m, n), np.float32)
-            t = median_time(lambda: np.matmul(a, b, out=c), 3 if args.quick else 20, warmup=2)
+            t = median_time(lambda: np.matmul(a, b, out=c), 3 if args.quick else GEMM_CALLS, warmup=2)
             out[f"gemm_{m}x{k}x{n}_gflops"] = gflops(2.0 * m * k * n, t)
     emit(out)
 

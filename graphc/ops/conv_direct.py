@@ -30,16 +30,38 @@ _ATTRS = {"auto_pad": "NOTSET", "dilations": None, "group": 1, "kernel_shape": N
           "strides": None, "pool": None}
 
 
+def direct_geometry(op, x, kernel_hw, static=(), padded=False):
+    """The window geometry of ``op`` (a convolution's attributes) on X type ``x`` when the direct kernels
+    can run it: 2-D, group 1, float, no padding (unless ``padded``), X's channels and spatial dims and
+    the dims ``static`` known; else None. (The decompose rules of DirectConv, its input gradient and
+    DirectConvGradWeight.)"""
+    if x.rank != 4 or op.attrs["group"] != 1 or x.dtype not in ("float32", "float64"):
+        return None
+    if not all(isinstance(d, int) for d in tuple(x.shape[1:]) + tuple(static)):
+        return None
+    geo = window_geometry(op, x, kernel_hw)
+    return None if not padded and (any(geo.pads_begin) or any(geo.pads_end)) else geo
+
+
+def checked_geometry(op, where, x, other, other_layout, static, kernel_hw):
+    """The window geometry for a direct kernel's op, or a ShapeError naming what was expected: X and
+    ``other`` (laid out as ``other_layout``) of rank 4, the dims ``static`` known, group 1, no padding."""
+    if x.rank != 4 or other.rank != 4:
+        raise ShapeError(f"{where}: X expected (N, C, H, W) and {other_layout}, received {x} and {other}")
+    if not all(isinstance(d, int) for d in static):
+        raise ShapeError(f"{where}: X's channels and spatial dims and {other_layout.split()[0]} must be static, "
+                         f"received {x}, {other}")
+    geo = window_geometry(op, x, kernel_hw)
+    if any(geo.pads_begin) or any(geo.pads_end) or op.attrs["group"] != 1:
+        raise ShapeError(f"{where}: group must be 1 and padding is not supported, received {op.attrs}")
+    return geo
+
+
 def direct_eligible(op, x, w):
     """Whether Conv ``op`` on X type ``x`` with W type ``w`` runs as DirectConv."""
-    if x.rank != 4 or op.attrs["group"] != 1 or x.dtype not in ("float32", "float64"):
-        return False
-    if not all(isinstance(d, int) for d in x.shape[1:]):
-        return False
-    geo = window_geometry(op, x, w.shape[2:])
-    if any(geo.pads_begin) or any(geo.pads_end):
-        return False
-    return not all(k == 1 and s == 1 for k, s in zip(geo.kernel, geo.strides))  # pointwise: a plain GEMM
+    geo = direct_geometry(op, x, w.shape[2:])
+    # pointwise: a plain GEMM
+    return geo is not None and not all(k == 1 and s == 1 for k, s in zip(geo.kernel, geo.strides))
 
 
 def pool_geometry(out_hw, pool):
@@ -53,15 +75,9 @@ class DirectConv(OpDef):
 
     def _geo(self, op, x, wk):
         where = f"op {op.name!r} (DirectConv)"
-        if x.rank != 4 or wk.rank != 4:
-            raise ShapeError(f"{where}: X expected (N, C, H, W) and Wk (KH, KW, C, M), received {x} and {wk}")
-        if not all(isinstance(d, int) for d in tuple(x.shape[1:]) + tuple(wk.shape)):
-            raise ShapeError(f"{where}: X's channels and spatial dims and Wk must be static, received {x}, {wk}")
+        geo = checked_geometry(op, where, x, wk, "Wk (KH, KW, C, M)", tuple(x.shape[1:]) + tuple(wk.shape), wk.shape[:2])
         if x.shape[1] != wk.shape[2]:
             raise ShapeError(f"{where}: X channels expected Wk.shape[2] = {wk.shape[2]}, received X {x} and Wk {wk}")
-        geo = window_geometry(op, x, wk.shape[:2])
-        if any(geo.pads_begin) or any(geo.pads_end) or op.attrs["group"] != 1:
-            raise ShapeError(f"{where}: only group 1 without padding is supported, received {op.attrs}")
         return geo
 
     def _pool(self, op, geo):
@@ -181,12 +197,10 @@ def direct_grad_input(b, op, ins):
     column matrix, no col2im). Taken when the padded output computes at most 1.5x the multiply-adds
     of the column GEMM (the input is at most 1.5x the output's positions)."""
     dy, w, like = ins
-    dy_t, w_t, x_t = b.type(dy), b.type(w), b.type(like)
-    if x_t.rank != 4 or op.attrs["group"] != 1 or x_t.dtype not in ("float32", "float64"):
+    w_t, x_t = b.type(w), b.type(like)
+    geo = direct_geometry(op, x_t, w_t.shape[2:], w_t.shape, padded=True)
+    if geo is None:
         return None
-    if not all(isinstance(d, int) for d in tuple(x_t.shape[1:]) + tuple(w_t.shape)):
-        return None
-    geo = window_geometry(op, x_t, w_t.shape[2:])
     kernel = geo.kernel
     if any(s != 1 for s in geo.strides) or any(d != 1 for d in geo.dilations) or all(k == 1 for k in kernel):
         return None

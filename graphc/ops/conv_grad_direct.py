@@ -21,7 +21,8 @@ from ..codegen.kernels.conv_grad_weight import CHUNK_BYTES, emit_direct_conv_gra
 from ..codegen.kernels.gemm import blocking, vector_bits
 from ..errors import ShapeError
 from ..ir import TensorType
-from .conv import conv_grad_weight_reference, window_geometry
+from .conv import conv_grad_weight_reference
+from .conv_direct import checked_geometry, direct_geometry
 from .registry import OPAQUE, OpDef, register_op
 
 DOMAIN = "graphc"
@@ -40,15 +41,10 @@ class DirectConvGradWeight(OpDef):
 
     def _geo(self, op, x, dy):
         where = f"op {op.name!r} (DirectConvGradWeight)"
-        if x.rank != 4 or dy.rank != 4:
-            raise ShapeError(f"{where}: X expected (N, C, H, W) and dY (N, M, OH, OW), received {x} and {dy}")
-        if not all(isinstance(d, int) for d in tuple(x.shape[1:]) + tuple(dy.shape[1:])):
-            raise ShapeError(f"{where}: all but the batch dims must be static, received {x}, {dy}")
-        if op.attrs["kernel_shape"] is None or op.attrs["group"] != 1:
-            raise ShapeError(f"{where}: kernel_shape is required and group must be 1, received {op.attrs}")
-        geo = window_geometry(op, x, op.attrs["kernel_shape"])
-        if any(geo.pads_begin) or any(geo.pads_end):
-            raise ShapeError(f"{where}: padding is not supported, received {op.attrs}")
+        if op.attrs["kernel_shape"] is None:
+            raise ShapeError(f"{where}: kernel_shape is required, received {op.attrs}")
+        geo = checked_geometry(op, where, x, dy, "dY (N, M, OH, OW)", tuple(x.shape[1:]) + tuple(dy.shape[1:]),
+                               op.attrs["kernel_shape"])
         if dy.shape[0] != x.shape[0] or tuple(dy.shape[2:]) != tuple(geo.out):
             raise ShapeError(f"{where}: dY expected shape ({x.shape[0]}, M, {', '.join(map(str, geo.out))}) (the "
                              f"forward output), received {dy}")
@@ -78,12 +74,8 @@ def direct_grad_weight(b, op, ins):
     """ConvGradWeight's decompose rule: the direct kernel between two Transposes, or None."""
     x, dy = ins
     x_t, dy_t = b.type(x), b.type(dy)
-    if x_t.rank != 4 or op.attrs["group"] != 1 or x_t.dtype not in ("float32", "float64"):
-        return None
-    if not all(isinstance(d, int) for d in tuple(x_t.shape[1:]) + tuple(dy_t.shape[1:])):
-        return None
-    geo = window_geometry(op, x_t, op.attrs["kernel_shape"])
-    if any(geo.pads_begin) or any(geo.pads_end):
+    geo = direct_geometry(op, x_t, op.attrs["kernel_shape"], dy_t.shape[1:])
+    if geo is None:
         return None
     if x_t.shape[1] * int(np.prod(geo.kernel)) < min_taps(x_t.dtype):
         return None

@@ -66,8 +66,8 @@ class Blocking:
     mc: int  # rows per packed A block
     nc: int  # columns per packed B block
     ku: int  # k unroll of the micro-kernel; packed depth is padded to a multiple of it
-    kc_pre: int  # depth block when B is prepacked (only A is packed per call)
-    nc_pre: int  # columns per block when B is prepacked (A is packed once per column block)
+    kc_pre: int  # depth block when B is prepacked (then only A's buffer bounds it)
+    nc_pre: int  # columns per block when B is prepacked (a transposed A is packed once per column block)
 
 
 def blocking(dtype: str, bits: int) -> Blocking:
@@ -77,7 +77,7 @@ def blocking(dtype: str, bits: int) -> Blocking:
     (mc + nc) * kc elements of stack, at most 320 KB.
 
     With a prepacked B nothing bounds the depth block but A's buffer, and every depth block costs a
-    read-modify-write of C and every column block another packing of A: depth blocks of up to 1024
+    read-modify-write of C and every column block another packing of A (then still done for every A): depth blocks of up to 1024
     fp32 (4 KB per row of A, 256 KB of stack) and 16 panels per column block took the MLP's
     256 x 784 x 512 product from 0.97-0.98x onnxruntime's MLAS to 1.00x in interleaved runs."""
     size = 4 if dtype == "float32" else 8
@@ -228,10 +228,7 @@ class _V:
     def lanes_below(self, n, first=0):
         """The mask of lanes ``first + i < n`` (``n`` an i64)."""
         lanes = ir.Constant(ir.VectorType(I64, self.w), list(range(first, first + self.w)))
-        bound = self.b.insert_element(ir.Constant(ir.VectorType(I64, self.w), ir.Undefined), n, const(0, I32))
-        bound = self.b.shuffle_vector(bound, ir.Constant(ir.VectorType(I64, self.w), ir.Undefined),
-                                      ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
-        return self.b.icmp_signed("<", lanes, bound)
+        return self.b.icmp_signed("<", lanes, self.splat(n))
 
     def masked_load(self, ptr, idx, mask):
         """The lanes of ``mask`` from ``ptr[idx:]``, zero elsewhere; masked-off lanes are never read."""
@@ -241,16 +238,11 @@ class _V:
     def masked_store(self, v, ptr, idx, mask):
         self.b.call(self._masked_fn("store"), [v, self.at(ptr, idx), const(self.size, I32), mask])
 
-    def splat_i1(self, x):
-        """An i1 condition on every lane (a mask)."""
-        mt = ir.VectorType(ir.IntType(1), self.w)
-        v = self.b.insert_element(ir.Constant(mt, ir.Undefined), x, const(0, I32))
-        return self.b.shuffle_vector(v, ir.Constant(mt, ir.Undefined), ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
-
     def splat(self, x):
-        v = self.b.insert_element(ir.Constant(self.vt, ir.Undefined), x, const(0, I32))
-        lanes = ir.Constant(ir.VectorType(I32, self.w), [0] * self.w)
-        return self.b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined), lanes)
+        """``x`` (a scalar of any type: an element, an i64, an i1 condition as a mask) on every lane."""
+        vt = ir.VectorType(x.type, self.w)
+        v = self.b.insert_element(ir.Constant(vt, ir.Undefined), x, const(0, I32))
+        return self.b.shuffle_vector(v, ir.Constant(vt, ir.Undefined), ir.Constant(ir.VectorType(I32, self.w), [0] * self.w))
 
     def fma(self, a, b, c):
         return self.b.call(self.fma_fn, [a, b, c])
@@ -384,10 +376,10 @@ def _build_micro(fn, ty, bl, nv, direct=False):
     # read or written); rows past mr point at row mr - 1 with an empty mask
     last = b.sub(mr, const(1))
     cols = [v.lanes_below(nr, j * W) for j in range(nv)]
-    masks = [[b.and_(cols[j], v.splat_i1(b.icmp_signed("<", const(r), mr))) for j in range(nv)] for r in range(MR)]
+    masks = [[b.and_(cols[j], v.splat(b.icmp_signed("<", const(r), mr))) for j in range(nv)] for r in range(MR)]
     crow = [b.mul(imin(b, const(r), last), ldc) for r in range(MR)]
     at_c = [[b.add(crow[r], const(j * W)) for j in range(nv)] for r in range(MR)]
-    loading = v.splat_i1(b.icmp_signed("!=", load, const(0)))
+    loading = v.splat(b.icmp_signed("!=", load, const(0)))
     accs = [v.masked_load(c, at_c[r][j], b.and_(masks[r][j], loading)) for r in range(MR) for j in range(nv)]
     if direct:  # A's rows in place (clamped to the valid ones)
         rows = [v.at(ap, b.mul(imin(b, const(r), last), rsa)) for r in range(MR)]
@@ -414,7 +406,7 @@ def _build_micro(fn, ty, bl, nv, direct=False):
     vals = phi_loop(b, kc, units, [bp, ap] + accs, lambda k, xs: steps(k, xs, units), "k")
     cur = [vals[2 + r * nv:2 + (r + 1) * nv] for r in range(MR)]
 
-    reading = v.splat_i1(b.fcmp_ordered("!=", beta, ir.Constant(ty, 0.0)))
+    reading = v.splat(b.fcmp_ordered("!=", beta, ir.Constant(ty, 0.0)))
     valpha, vbeta = v.splat(alpha), v.splat(beta)
     for r in range(MR):
         for j in range(nv):

@@ -26,7 +26,7 @@ from llvmlite import ir
 
 from ..loops import I32, const, for_range, imin, phi_loop
 from ..scalar import lltype
-from .gemm import _V, _alloca, _gemm_ep_type, _internal, _scalar_fma, call_epilogue
+from .gemm import _V, _gemm_ep_type, _internal, _scalar_fma, call_epilogue
 
 # rows of A per register block (broadcasts of A times B vectors); the dot products run one row at a time
 ROWS, DOT_ROWS = 4, 1
@@ -47,8 +47,6 @@ def _acc_budget(bl):
     """Vector accumulators a block may keep in registers: 16 of AVX-512's 32 (the blocking's 8-row
     tiles mean AVX-512), else 8 of the 16 (AVX2, SSE)."""
     return 16 if bl.mr >= 8 else 8
-
-
 
 
 def _row_groups(b, M, emit, rows):
@@ -80,16 +78,21 @@ def _build(fn, ty, bl, prepacked):
     beta_zero = b.fcmp_ordered("==", beta, zero_s)
     valpha, vbeta = v.splat(alpha), v.splat(beta)
     fma = _scalar_fma(b.module, ty)
-    tile = _alloca(b, ty, W, "tail")
     prefetch = b.module.globals.get("llvm.prefetch.p0") or ir.Function(
         b.module, ir.FunctionType(ir.VoidType(), [v.at(B, const(0)).type, I32, I32, I32]), "llvm.prefetch.p0")
 
     def load_s(ptr, idx):
         return b.load(v.at(ptr, idx), typ=ty)
 
-    def store_vec(acc, idx):
-        old = b.select(beta_zero, zero_v, b.fmul(vbeta, v.load(C, idx)))
-        v.store(b.fadd(b.fmul(valpha, acc), old), C, idx)
+    def store_vec(acc, idx, valid=None):
+        """``C[idx:idx+W]`` (its first ``valid`` lanes when given, by masked moves)."""
+        if valid is None:
+            old = b.select(beta_zero, zero_v, b.fmul(vbeta, v.load(C, idx)))
+            v.store(b.fadd(b.fmul(valpha, acc), old), C, idx)
+            return
+        mask = v.lanes_below(valid)
+        old = b.fmul(vbeta, v.masked_load(C, idx, b.and_(mask, v.splat(b.not_(beta_zero)))))
+        v.masked_store(b.fadd(b.fmul(valpha, acc), old), C, idx, mask)
 
     def store_scalar(acc, idx):
         pc = v.at(C, idx)
@@ -140,12 +143,7 @@ def _build(fn, ty, bl, prepacked):
         for i, ri in stored_rows(i0, r):
             crow = b.add(b.mul(ri, ldc), j0)
             for jb in range(nvec):
-                if valid is None:
-                    store_vec(accs[i * nvec + jb], b.add(crow, const(jb * W)))
-                else:
-                    v.store(accs[i * nvec + jb], tile, const(0), align=W * v.size)
-                    with for_range(b, valid, name="tl") as j:
-                        store_scalar(b.load(v.at(tile, j), typ=ty), b.add(crow, j))
+                store_vec(accs[i * nvec + jb], b.add(crow, const(jb * W)), valid)
 
     def rows_scalar(i0, r, j):
         arows = [b.mul(row(i0, i), rsa) for i in range(r)]

@@ -195,10 +195,12 @@ class RecurrentKernel:
         # noinline at the call site: a dozen calls per kernel must not each get their own copy of the GEMM
         self.b.call(self.gemm, [M, N, K, A, rsa, csa, Bm, rsb, csb, C, ldc, s.c(1.0), s.c(beta)], attrs=("noinline",))
 
-    def call_rec(self, M, N, K, A, lda, P, C, ldc):
-        """C += A P with P packed by pack_r (kernels/rnn_step.py)."""
+    def call_rec(self, M, N, K, A, lda, P, C, ldc, transposed=False):
+        """C += op(A) P with P packed by pack_r (kernels/rnn_step.py); op(A) = A, or with ``transposed``
+        A^T (A: K rows of M with row stride lda, read in place)."""
         one = self.s.c(1.0)
-        self.b.call(self.rec, [M, N, K, A, lda, const(1), P, const(0), K, C, ldc, one, one, ir.Constant(PTR, None),
+        rsa, csa = (const(1), lda) if transposed else (lda, const(1))
+        self.b.call(self.rec, [M, N, K, A, rsa, csa, P, const(0), K, C, ldc, one, one, ir.Constant(PTR, None),
                                ir.Constant(PTR, None), const(0), const(0)], attrs=("noinline",))
 
     def call_recx(self, C, ldc, x_t, ldx, hsrc):
@@ -602,7 +604,7 @@ class RecurrentKernel:
         then one register-tiled product (one parallel region per step), A read transposed in place.
         Every element sums its steps in time-loop order, its rows in order within a step."""
         b, cfg, ws, s = self.b, self.cfg, self.ws, self.s
-        H, GH, I = cfg.hidden, cfg.gh, cfg.input_size
+        H, I = cfg.hidden, cfg.input_size
         b.call(self.pack, [da_t, lda, const(1), self.B, self.cGH, ws["dap"]])
         n = I + H + 1
         with for_range(b, self.B, name="xhb") as bb:
@@ -611,14 +613,8 @@ class RecurrentKernel:
                 with for_range(b, const(w), name="xhi") as i:
                     self.st(self.ld(src, iadd(b, imul(b, row, w), i)), ws["xh"], iadd(b, dst, iadd(b, const(c0), i)))
             self.st(s.c(1.0), ws["xh"], iadd(b, dst, const(I + H)))
-        self.call_rec_t(opaque(b, const(n)), self.cGH, self.B, ws["xh"], opaque(b, const(n)), ws["dap"], ws["gw"],
-                        self.cGH)
-
-    def call_rec_t(self, M, N, K, A, lda, P, C, ldc):
-        """C += A^T P (A: K rows of M, row stride lda, read in place) with P packed by pack_function."""
-        one = self.s.c(1.0)
-        self.b.call(self.rec, [M, N, K, A, const(1), lda, P, const(0), K, C, ldc, one, one, ir.Constant(PTR, None),
-                               ir.Constant(PTR, None), const(0), const(0)], attrs=("noinline",))
+        self.call_rec(opaque(b, const(n)), self.cGH, self.B, ws["xh"], opaque(b, const(n)), ws["dap"], ws["gw"],
+                      self.cGH, transposed=True)
 
     def state_gradient_step(self, d, step, R_d):
         """dh += (drs R) of each active row (times recurrent_mask; plus GRU's r*h share); drt rows."""

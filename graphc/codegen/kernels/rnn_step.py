@@ -18,7 +18,7 @@ from __future__ import annotations
 from llvmlite import ir
 
 from ..kernel import PTR
-from ..loops import I32, I64, ceil_div, const, for_range, imin
+from ..loops import I32, I64, ceil_div, const, for_range, imin, phi_loop
 from ..scalar import lltype
 from .. import threads
 from .gemm import vector_bits
@@ -192,31 +192,19 @@ def _build_rec(fn, ty, w, NP, mr, with_x):
 
     def depth_loop(init, ap, cs, panels, cols, depth):
         """The accumulators after ``acc = fma(a[r][k], panel(k), acc)`` for k < depth (held in registers)."""
-        pre = b.block
-        cond = b.append_basic_block("k.cond")
-        body = b.append_basic_block("k.body")
-        end = b.append_basic_block("k.end")
-        b.branch(cond)
-        b.position_at_end(cond)
-        k = b.phi(I64, name="k")
-        k.add_incoming(const(0), pre)
-        accs = [[b.phi(vt) for _ in cols] for _ in ap]
-        for row, vals in zip(accs, init):
-            for x, v0 in zip(row, vals):
-                x.add_incoming(v0, pre)
-        b.cbranch(b.icmp_signed("<", k, depth), body, end)
-        b.position_at_end(body)
-        koff = b.mul(k, const(NP))
-        bv = [b.load(at(panels[q], b.add(koff, const(v * w))), typ=vt, align=size) for q, v in cols]
-        kcol = b.mul(k, cs)
-        for row, a_row in zip(accs, ap):
-            a = splat(b.load(at(a_row, kcol), typ=ty))
-            for x, y in zip(row, bv):
-                x.add_incoming(b.call(fma, [a, y, x]), body)
-        k.add_incoming(b.add(k, const(1), flags=["nsw"]), body)
-        b.branch(cond)
-        b.position_at_end(end)
-        return accs
+        n = len(cols)
+
+        def step(k, flat):
+            koff = b.mul(k, const(NP))
+            bv = [b.load(at(panels[q], b.add(koff, const(v * w))), typ=vt, align=size) for q, v in cols]
+            kcol = b.mul(k, cs)
+            out = []
+            for r, a_row in enumerate(ap):
+                a = splat(b.load(at(a_row, kcol), typ=ty))
+                out += [b.call(fma, [a, y, flat[r * n + j]]) for j, y in enumerate(bv)]
+            return out
+        flat = phi_loop(b, depth, 1, [x for row in init for x in row], step, "k")
+        return [flat[r * n:(r + 1) * n] for r in range(len(ap))]
 
     def block(i0, rows, c0, npan, direct):
         """C[i0:i0+rows, c0:c0+npan*NP] += A P: C's own memory when ``direct``, else (one partial panel)

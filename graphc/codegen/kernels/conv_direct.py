@@ -38,7 +38,7 @@ from ..kernel import PTR
 from ..loops import I32, I64, ceil_div, const, for_range, imin, phi_loop
 from ..scalar import ScalarEmitter, lltype
 from .conv import opaque
-from .gemm import blocking, vector_bits
+from .gemm import _V, blocking, vector_bits
 from .norm import VectorEmitter
 
 
@@ -100,9 +100,7 @@ class _Emitter:
         return self.b.load(self.b.gep(gv, [const(0, I32), i], source_etype=gv.value_type, inbounds=True), typ=I64)
 
     def splat(self, x):
-        b, w = self.b, self.w
-        v = b.insert_element(ir.Constant(self.vt, ir.Undefined), x, const(0, I32))
-        return b.shuffle_vector(v, ir.Constant(self.vt, ir.Undefined), ir.Constant(ir.VectorType(I32, w), [0] * w))
+        return _V(self.b, self.ty, self.w).splat(x)
 
     def load_vec(self, p, idx, lanes):
         """``lanes`` elements at ``p[idx]``, the rest zero: one vector load when whole (never past the end)."""
@@ -156,16 +154,14 @@ class _Emitter:
         """``mr`` x ``len(lanes)`` vector accumulators of ``sum_k splat(bases[t][off_k]) * bvec_k[v]`` over
         ``k < n`` in registers (phis), where ``operands(k)`` gives ``(off_k, bvec_k)``: one shared register
         tile loop for the forward taps and the weight gradient's positions."""
-        b, nv = self.b, len(lanes)
-        fma_name = f"llvm.fma.v{self.w}{self.s.intrinsic_suffix()}"
-        fma = b.module.globals.get(fma_name) or ir.Function(b.module, ir.FunctionType(self.vt, [self.vt] * 3), fma_name)
+        b, nv, vec = self.b, len(lanes), _V(self.b, self.ty, self.w)
 
         def body(k, flat):
             off, bv = operands(k)
             out = []
             for t in range(mr):
-                a = self.splat(b.load(self.at(bases[t], off), typ=self.ty))
-                out += [b.call(fma, [a, bv[v], flat[t * nv + v]]) for v in range(nv)]
+                a = vec.splat(b.load(self.at(bases[t], off), typ=self.ty))
+                out += [vec.fma(a, bv[v], flat[t * nv + v]) for v in range(nv)]
             return out
         flat = phi_loop(b, n, 1, [ir.Constant(self.vt, [0.0] * self.w)] * (mr * nv), body, name)
         return [flat[t * nv:(t + 1) * nv] for t in range(mr)]
